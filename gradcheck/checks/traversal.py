@@ -1,0 +1,193 @@
+"""Check 4: does ``backward()`` run every closure exactly once, consumers first, from grad 1?
+
+Every node's closure is wrapped in the worker (``TopoRecorder``) and ``backward()`` is called on
+graph shapes chosen so that each broken traversal shows: a value used by two later nodes at
+different depths (breadth-first order, recursion into children, a ``visited`` set that is reset
+or missing) and a value used as both operands of one op.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+
+from gradcheck.checks import CheckContext
+from gradcheck.findings import Finding
+from gradcheck.graph import Graph, apply, leaf
+from gradcheck.sandbox.client import WorkerDied
+from gradcheck.source import free_globals
+
+
+def traversal_graphs(binary: list[str], unary: list[str]) -> list[Graph]:
+    """Shapes with shared nodes, diamonds and unequal path lengths over the ops available."""
+    if not binary:
+        if not unary:
+            return []
+        u = unary[0]
+        return [Graph((leaf(0.4), apply(u, 0), apply(u, 1), apply(u, 2)))]
+    p = binary[0]
+    q = binary[1] if len(binary) > 1 else p
+    return [
+        # c used by d and by e: paths of length 1 and 2 from the output
+        Graph((leaf(0.6), leaf(-1.2), apply(q, 0, 1), apply(q, 2, 0), apply(p, 2, 3))),
+        # the same value as both operands, then reused again
+        Graph((leaf(0.7), leaf(0.9), apply(p, 0, 1), apply(q, 2, 2), apply(p, 3, 2))),
+        # a longer chain with a skip connection
+        Graph((leaf(1.1), leaf(-0.8), apply(q, 0, 1), apply(p, 2, 0), apply(q, 3, 1),
+               apply(p, 4, 2))),
+    ]
+
+
+def traversal_check(ctx: CheckContext) -> None:
+    caps = ctx.caps
+    if caps.backward is None or caps.grad_attr is None:
+        ctx.notes.append("traversal: skipped, there is no backward() to observe")
+        return
+    if caps.closure_attr is None or caps.inputs_attr is None:
+        ctx.notes.append("traversal: skipped, nodes expose no closure/inputs to instrument")
+        return
+    usable = [o for o in caps.supported_ops if o not in ctx.faulty_ops]
+    binary = [o for o in ("add", "mul", "sub", "truediv") if o in usable]
+    unary = [o for o in ("tanh", "neg", "exp", "sigmoid") if o in usable]
+    graphs = traversal_graphs(binary, unary)
+    if not graphs:
+        ctx.notes.append("traversal: skipped, no op without its own defect to build graphs from")
+        return
+    try:
+        runs = ctx.session.run(graphs, instrument=True)
+    except WorkerDied as died:
+        ctx.findings.append(Finding(died.kind, f"backward() {died.detail}",
+                                    evidence={"while": "traversal check"}))
+        return
+    seen: dict[str, Finding] = {}
+    for graph, run in zip(graphs, runs, strict=True):
+        for finding in _judge(ctx, graph, run):
+            seen.setdefault(finding.code, finding)
+    ctx.findings.extend(seen.values())
+
+
+def _judge(ctx: CheckContext, graph: Graph, run) -> list[Finding]:
+    caps = ctx.caps
+    where = ctx.method_location(caps.backward)
+    evidence = {"case": graph.describe(), "snippet": graph.snippet(caps.class_name, caps.backward)}
+    if run.error is not None and run.error.stage == "forward":
+        return []
+    inputs = run.inputs
+    interior = [i for i, row in enumerate(inputs) if row]
+    counts = Counter(i for i, _ in run.calls)
+    names = _subject_names(graph, run)
+    findings = []
+    if run.error is not None:
+        hint = _globals_hint(ctx)
+        findings.append(Finding("topo-incomplete", f"`{caps.backward}()` raised {run.error}{hint}",
+                                location=where, evidence=evidence))
+        return findings
+    never = [i for i in interior if counts[i] == 0]
+    if never and len(never) == len(interior):
+        hint = _globals_hint(ctx)
+        findings.append(Finding("topo-incomplete", f"`{caps.backward}()` on the output ran none of the "
+                                f"graph's `{caps.closure_attr}` closures{hint}", location=where,
+                                evidence=evidence))
+        return findings
+    if never:
+        findings.append(Finding("topo-incomplete", f"`{caps.backward}()` never ran the "
+                                f"`{caps.closure_attr}` of {_list(names, never)}", location=where,
+                                evidence=evidence))
+    again = [i for i in interior if counts[i] > 1]
+    if again:
+        findings.append(Finding("topo-revisit", f"`{caps.backward}()` ran the `{caps.closure_attr}` of "
+                                f"{_list(names, again)} {max(counts[i] for i in again)} times; a node used by "
+                                f"several others must be visited once{_visited_hint(ctx)}",
+                                location=where, evidence=evidence))
+    first = {}
+    for pos, (i, _) in enumerate(run.calls):
+        first.setdefault(i, pos)
+    early = []
+    for node, row in enumerate(inputs):
+        for child in row:
+            if child in first and node in first and first[child] < first[node] and child in interior:
+                early.append((child, node))
+    if early:
+        child, node = early[0]
+        findings.append(Finding("topo-order", f"`{caps.backward}()` ran the `{caps.closure_attr}` of "
+                                f"{names.get(child, 'a node')} before that of {names.get(node, 'its consumer')}, "
+                                "which uses it, so it passed on an incomplete gradient; process nodes in "
+                                "reverse topological order (consumers first)", location=where,
+                                evidence=evidence))
+    root = run.graph_nodes[graph.output] if run.graph_nodes else None
+    seeds = [g for i, g in run.calls if i == root]
+    if seeds and seeds[0] is not None and abs(seeds[0] - 1.0) > 1e-12:
+        findings.append(Finding("grad-seed", f"`{caps.backward}()` starts with the output's grad = "
+                                f"{seeds[0]!r}; it must be set to 1 before the closures run",
+                                location=where, evidence=evidence))
+    return findings
+
+
+def _subject_names(graph: Graph, run) -> dict[int, str]:
+    names = {}
+    for ours, theirs in enumerate(run.graph_nodes):
+        if theirs is not None:
+            names.setdefault(theirs, f"`{graph.statement(ours).replace('{cls}', 'Value')}`")
+    return names
+
+
+def _list(names: dict[int, str], nodes: list[int]) -> str:
+    shown = [names[i] for i in nodes if i in names] or ["an intermediate node"]
+    return ", ".join(shown[:3])
+
+
+def _backward_source(ctx: CheckContext):
+    entry = ctx.caps.methods.get(ctx.caps.backward)
+    if not entry:
+        return None, None
+    return ctx.session.submission.source_of(entry["file"]), entry["line"]
+
+
+def _globals_hint(ctx: CheckContext) -> str:
+    source, line = _backward_source(ctx)
+    if not source:
+        return ""
+    defined = _names_defined_anywhere(ctx)
+    used = [n for n in free_globals(source, line) if n not in defined]
+    if not used:
+        return ""
+    shown = ", ".join(f"`{n}`" for n in used)
+    return (f"; it reads the global name(s) {shown} instead of starting from `self` -- "
+            "build the topological order from `self`, the value backward() was called on")
+
+
+def _names_defined_anywhere(ctx: CheckContext) -> set[str]:
+    """Functions, classes and imports defined at the top of any unit (they are not data)."""
+    names = set()
+    for unit in ctx.session.submission.units:
+        try:
+            tree = ast.parse(unit.code)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _visited_hint(ctx: CheckContext) -> str:
+    source, line = _backward_source(ctx)
+    if not source:
+        return ""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+    fn = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.lineno == line), None)
+    if fn is None:
+        return ""
+    for inner in ast.walk(fn):
+        if isinstance(inner, ast.FunctionDef) and inner is not fn:
+            for stmt in ast.walk(inner):
+                if isinstance(stmt, ast.Assign) and any(
+                        isinstance(t, ast.Name) and "visit" in t.id for t in stmt.targets):
+                    return (f" (the visited set is created inside `{inner.name}`, line {stmt.lineno}, so "
+                            "every call starts with an empty one; create it once, outside)")
+    return ""

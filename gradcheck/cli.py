@@ -1,0 +1,94 @@
+"""``gradcheck check PATH...``: the command line. Exit 0 = all pass, 1 = some subject has an
+error-severity finding (or could not be judged), 2 = usage or harness error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from gradcheck.checks import CheckSettings
+from gradcheck.errors import GradcheckError
+from gradcheck.result import Result
+from gradcheck.runner import Options, check_path
+from gradcheck.sandbox.client import Limits
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} must be greater than zero")
+        return value
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradcheck", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    check = sub.add_parser("check", help="check one or more implementations")
+    check.add_argument("paths", nargs="+", metavar="PATH",
+                       help=".py file, .ipynb notebook, folder, or module:Class")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--class", dest="class_name", metavar="NAME",
+                       help="the class to check when it is not found unambiguously")
+    check.add_argument("--backward", metavar="NAME", help="the method that runs backpropagation")
+    check.add_argument("--examples", type=_positive(int), default=100,
+                       help="generated cases per property search (default 100)")
+    check.add_argument("--seed", type=int, default=None,
+                       help="random seed; without it every run is derandomized and identical")
+    check.add_argument("--python", metavar="PATH",
+                       help="interpreter that runs the submission (default: this one)")
+    check.add_argument("--timeout", type=_positive(float), default=60.0,
+                       help="seconds one request to the submission may take (default 60)")
+    check.add_argument("--statement-timeout", type=_positive(float), default=10.0,
+                       help="seconds one top-level statement may take while loading (default 10)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
+        return int(exc.code or 0)
+    options = Options(class_name=args.class_name, backward=args.backward, python=args.python,
+                      settings=CheckSettings(examples=args.examples, seed=args.seed),
+                      limits=Limits(request_timeout=args.timeout, statement_timeout=args.statement_timeout))
+    results: list[Result] = []
+    try:
+        for path in args.paths:
+            results.append(_run_one(path, options, show_progress=args.format == "text"))
+    except GradcheckError as exc:
+        print(f"gradcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("gradcheck: interrupted", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        docs = [r.to_json() for r in results]
+        json.dump(docs[0] if len(docs) == 1 else docs, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        from gradcheck.terminal import print_results
+
+        print_results(results)
+    return EXIT_PASS if all(r.passed for r in results) else EXIT_FAIL
+
+
+def _run_one(path: str, options: Options, show_progress: bool) -> Result:
+    if not show_progress:
+        return check_path(path, options)
+    from rich.console import Console
+
+    with Console(stderr=True).status(f"checking {path} ..."):
+        return check_path(path, options)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""Hypothesis strategies for expression DAGs over the ops a subject supports.
+
+Operands are picked by index into the nodes built so far, so sharing (``a*b`` used twice),
+diamonds, the same value as both operands (``a*a``) and values consumed at different depths all
+arise, and shrinking moves toward short chains over the first leaf. Inputs are kept in each op's
+domain by construction -- an operand outside it is replaced by the nearest one inside, or the op
+by one that is defined there -- so no example is thrown away for its domain.
+"""
+
+from __future__ import annotations
+
+from hypothesis import reject
+from hypothesis import strategies as st
+
+from gradcheck.graph import Graph, Node, apply, leaf
+from gradcheck.ops import Op, get_op, in_domain
+
+
+def _validate(ops: list[str], max_leaves: int, max_ops: int) -> list[Op]:
+    if not ops:
+        raise ValueError("ops=[] must name at least one op")
+    if max_leaves < 1:
+        raise ValueError(f"max_leaves={max_leaves} must be at least 1")
+    if max_ops < 1:
+        raise ValueError(f"max_ops={max_ops} must be at least 1")
+    return [get_op(name) for name in ops]
+
+
+def leaf_values() -> st.SearchStrategy[float]:
+    # Multiples of 1/100 in [-3, 3]: readable in counterexamples, shrinking toward 0.
+    return st.integers(-300, 300).map(lambda i: i / 100)
+
+
+def expression_dags(ops: list[str], max_leaves: int = 3, max_ops: int = 10) -> st.SearchStrategy[Graph]:
+    table = _validate(ops, max_leaves, max_ops)
+    weighted = [op for op in table for _ in range(op.weight)]
+
+    @st.composite
+    def dags(draw) -> Graph:
+        n_leaves = draw(st.integers(1, max_leaves))
+        nodes: list[Node] = [leaf(draw(leaf_values())) for _ in range(n_leaves)]
+        values = [n.value for n in nodes]
+        for _ in range(draw(st.integers(1, max_ops))):
+            op = draw(st.sampled_from(weighted))
+            # First operand: by default the newest node (a chain); second: anywhere (sharing).
+            first = len(nodes) - 1 - draw(st.integers(0, len(nodes) - 1))
+            second = draw(st.integers(0, len(nodes) - 1))
+            k = draw(st.sampled_from(op.constants)) if op.takes_constant else None
+            picked = _place(op, [first, second][: op.arity], k, values) or _fallback(table, values)
+            if picked is None:
+                continue
+            node = apply(picked[0].name, *picked[1], k=picked[2])
+            nodes.append(node)
+            values.append(_value(picked[0], [values[a] for a in picked[1]], picked[2]))
+        if all(n.is_leaf for n in nodes):
+            reject()  # no op is defined at these leaves (e.g. only log, all leaves negative)
+        return Graph(tuple(nodes))
+
+    return dags()
+
+
+def _value(op: Op, operands: list[float], k: float | None) -> float:
+    return float(op.value(*operands, *([k] if op.takes_constant else [])))
+
+
+def _place(op: Op, args: list[int], k, values: list[float]):
+    """The drawn operands if the op is defined there, else the closest valid replacement."""
+    if in_domain(op, [values[a] for a in args], k):
+        return op, args, k
+    n = len(values)
+    for shift in range(1, n):
+        moved = [(a - shift) % n for a in args]
+        if in_domain(op, [values[a] for a in moved], k):
+            return op, moved, k
+    return None
+
+
+def _fallback(table: list[Op], values: list[float]):
+    last = len(values) - 1
+    for op in table:
+        for k in op.constants or (None,):
+            args = [last] * op.arity
+            if in_domain(op, [values[a] for a in args], k):
+                return op, args, k
+    return None

@@ -1,0 +1,194 @@
+"""Turning a path into source units the worker can execute -- without executing anything.
+
+A ``.py`` file is one unit; a notebook is one unit per code cell (IPython-only syntax such as
+``%matplotlib inline`` or ``!pip install`` neutralised line by line, so line numbers still
+match); a folder is the file in it that defines the class. ``SourceMap`` maps the worker's
+(filename, line) pairs back to what the user sees: file, cell and line.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradcheck.findings import Location
+
+_IPY_LINE = re.compile(r"^(\s*)(%|!|\?)")
+_IPY_ASSIGN = re.compile(r"^(\s*[\w.]+\s*=\s*)(%|!)")
+
+
+class SourceError(Exception):
+    """The path cannot be read as a submission; becomes a ``load-error`` finding."""
+
+
+@dataclass
+class Unit:
+    label: str  # "cell 3 (In [7])" or the file name
+    filename: str  # what the code is compiled as; the key of the SourceMap
+    code: str
+    cell: int | None = None
+
+
+@dataclass
+class Submission:
+    path: Path
+    kind: str  # "file", "notebook", "module"
+    units: list[Unit] = field(default_factory=list)
+    sys_path: list[str] = field(default_factory=list)
+    module: str | None = None  # "package.module:Class" for installed code
+
+    def wire_units(self) -> list[dict]:
+        return [{"label": u.label, "filename": u.filename, "code": u.code} for u in self.units]
+
+    def locate(self, filename: str | None, line: int | None) -> Location | None:
+        """The user-facing location of a line the worker reported."""
+        for unit in self.units:
+            if unit.filename == filename:
+                text = None
+                lines = unit.code.splitlines()
+                if line and 0 < line <= len(lines):
+                    text = lines[line - 1].strip()
+                return Location(file=str(self.path), line=line, cell=unit.cell, text=text)
+        if filename and not filename.startswith("<") and line:
+            text = _line_of(Path(filename), line)
+            return Location(file=filename, line=line, text=text)
+        return None
+
+    def source_of(self, filename: str) -> str | None:
+        for unit in self.units:
+            if unit.filename == filename:
+                return unit.code
+        try:
+            return Path(filename).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
+def _line_of(path: Path, line: int) -> str | None:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return lines[line - 1].strip() if 0 < line <= len(lines) else None
+
+
+def read_submission(path: Path, class_name: str | None = None) -> Submission:
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return read_submission(_pick_file(path, class_name), class_name)
+    if path.suffix == ".ipynb":
+        sub = Submission(path=path, kind="notebook", units=_notebook_units(path))
+    elif path.suffix == ".py":
+        sub = Submission(path=path, kind="file",
+                         units=[Unit(label=path.name, filename=str(path.resolve()), code=_read_text(path))])
+    else:
+        raise SourceError(f"{path}: not a Python file (.py) or notebook (.ipynb)")
+    sub.sys_path = [str(path.resolve().parent)]  # local helpers: `from graph import draw_dot`
+    return sub
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be read ({exc.strerror})") from exc
+
+
+def _notebook_units(path: Path) -> list[Unit]:
+    import nbformat
+
+    text = _read_text(path)
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        raise SourceError(f"{path}: not a valid notebook (the file is not notebook JSON: {exc})") from exc
+    except Exception as exc:  # nbformat raises several types for malformed documents
+        raise SourceError(f"{path}: not a valid notebook ({exc})") from exc
+    units = []
+    for index, cell in enumerate(nb.cells, start=1):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        count = cell.get("execution_count")
+        label = f"cell {index}" + (f" (In [{count}])" if count else "")
+        units.append(Unit(label=label, filename=f"{path.resolve()}::cell{index}",
+                          code=strip_ipython(source), cell=index))
+    return units
+
+
+def strip_ipython(source: str) -> str:
+    """Neutralise IPython-only syntax, keeping line numbers: a cell magic (``%%time``) makes
+    the whole cell inert; line magics, shell escapes and help lines become ``pass``."""
+    if source.lstrip().startswith("%%"):
+        return "\n".join("# " + line for line in source.splitlines())
+    out = []
+    for line in source.splitlines():
+        m = _IPY_LINE.match(line)
+        if m:
+            out.append(f"{m.group(1)}pass  # {line.strip()}")
+            continue
+        m = _IPY_ASSIGN.match(line)
+        if m:
+            out.append(f"{m.group(1)}None  # {line.strip()}")
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------- choosing in a folder
+
+def _pick_file(folder: Path, class_name: str | None) -> Path:
+    """The file in a folder that defines the class: the one whose class has the most
+    arithmetic dunders; .py preferred over .ipynb when tied."""
+    scored = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix not in (".py", ".ipynb") or any(p.startswith(".") for p in path.parts):
+            continue
+        if "__pycache__" in path.parts or ".ipynb_checkpoints" in path.parts:
+            continue
+        score = _class_score(path, class_name)
+        if score > 0:
+            scored.append((-score, path.suffix != ".py", len(path.parts), str(path), path))
+    if not scored:
+        want = f"a class named {class_name!r}" if class_name else "a Value-like class"
+        raise SourceError(f"{folder}: no .py or .ipynb file in it defines {want}")
+    return min(scored)[-1]
+
+
+def _class_score(path: Path, class_name: str | None) -> int:
+    try:
+        if path.suffix == ".ipynb":
+            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+            sources = ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
+                       for c in cells if c.get("cell_type") == "code"]
+        else:
+            sources = [path.read_text(encoding="utf-8")]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return 0
+    best = 0
+    for source in sources:
+        try:
+            tree = ast.parse(strip_ipython(source))
+        except SyntaxError:
+            # Can't read it here, but a file that mentions the class still deserves a
+            # load attempt so its error is reported rather than silently skipped.
+            if re.search(rf"class\s+{class_name or 'Value'}\b", source):
+                best = max(best, 1)
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                if class_name and node.name != class_name:
+                    continue
+                methods = {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+                score = len(methods & {"__add__", "__mul__", "__pow__", "__sub__", "__truediv__",
+                                       "__neg__", "tanh", "exp", "backward"})
+                if node.name.lower() == "value":
+                    score += 1
+                best = max(best, score)
+    return best

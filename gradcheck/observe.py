@@ -1,0 +1,84 @@
+"""Validated observations: the worker's raw JSON turned into typed values the checks may use.
+
+Anything malformed (a grad that is a string, a list where a number belongs, NaN where the
+worker should have said "error") is recorded as the subject's problem, never trusted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SubjectError:
+    type: str
+    message: str
+    where: tuple[str, int] | None = None
+    stage: str = ""
+
+    @classmethod
+    def parse(cls, raw) -> SubjectError:
+        if not isinstance(raw, dict):
+            return cls("MalformedReply", "the worker sent an unreadable error")
+        where = raw.get("where")
+        ok_where = (isinstance(where, list) and len(where) == 2 and isinstance(where[0], str)
+                    and isinstance(where[1], int))
+        return cls(type=str(raw.get("type", "?"))[:100], message=str(raw.get("message", ""))[:300],
+                   where=(where[0], where[1]) if ok_where else None, stage=str(raw.get("stage", "")))
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}" if self.message else self.type
+
+
+def as_number(raw) -> float | None:
+    """A float if the worker reported one (nan/inf are numbers too), else None."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    return float(raw)
+
+
+def number_list(raw, length: int) -> list[float | None]:
+    if not isinstance(raw, list):
+        return [None] * length
+    values = [as_number(x) for x in raw[:length]]
+    return values + [None] * (length - len(values))
+
+
+@dataclass
+class GraphRun:
+    """What happened when a graph was built and back-propagated with the subject's class."""
+
+    data: list[float | None]
+    grads: list[float | None] | None = None
+    error: SubjectError | None = None
+    calls: list[tuple[int, float | None]] = field(default_factory=list)
+    inputs: list[list[int]] = field(default_factory=list)  # subject graph structure (all nodes)
+    graph_nodes: list[int | None] = field(default_factory=list)  # our node -> subject node
+
+    @classmethod
+    def parse(cls, raw, n_nodes: int) -> GraphRun:
+        if not isinstance(raw, dict):
+            return cls(data=[None] * n_nodes, error=SubjectError("MalformedReply", "no result"))
+        run = cls(data=number_list(raw.get("data"), n_nodes))
+        if "grads" in raw:
+            run.grads = number_list(raw.get("grads"), n_nodes)
+        if raw.get("error") is not None:
+            run.error = SubjectError.parse(raw["error"])
+        structure = raw.get("structure")
+        if isinstance(structure, dict):
+            inputs = structure.get("inputs")
+            if isinstance(inputs, list):
+                run.inputs = [[i for i in row if isinstance(i, int) and 0 <= i < len(inputs)]
+                              if isinstance(row, list) else [] for row in inputs]
+            nodes = structure.get("graph_nodes")
+            if isinstance(nodes, list):
+                run.graph_nodes = [i if isinstance(i, int) else None for i in nodes[:n_nodes]]
+        for call in raw.get("calls") or []:
+            if isinstance(call, list) and len(call) == 2 and isinstance(call[0], int):
+                run.calls.append((call[0], as_number(call[1])))
+        return run
+
+
+def finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)

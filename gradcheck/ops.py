@@ -1,0 +1,138 @@
+"""The op table: everything gradcheck knows about each op, as data.
+
+Generation, the oracles, the capability probe, the worker and the reports all read this table;
+adding an op (``gelu``, ``max``) is one more ``Op`` entry in ``OPS``.
+
+An op is applied to a subject's values through ``expr``, a Python expression template in which
+``{0}``/``{1}`` name the subject's operands and ``{k}`` the op's numeric constant. The same
+template builds the graph inside the worker and the reproduction snippet shown to the user.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Generated values are kept to this magnitude so that every op stays well conditioned and the
+# float64 subject can be compared with high-precision oracles at a tight tolerance.
+MAX_MAGNITUDE = 1e3
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    arity: int  # number of subject values the op consumes
+    expr: str  # how to apply it to a subject's values (see module docstring)
+    method: str  # the class attribute that must exist for the subject to support it
+    value: Callable[..., float]  # float forward, used to keep generated inputs in the domain
+    torch: Callable[..., object]  # torch counterpart, on float64 tensors
+    sympy: Callable[..., object]  # sympy counterpart, on symbols
+    domain: Callable[..., bool] = lambda *args: True  # (operands..., k) -> inside the domain?
+    constants: tuple[float, ...] = ()  # values of {k}; empty when the op takes none
+    weight: int = 2  # relative frequency in generated graphs
+    note: str = ""  # how learners usually build it, for messages
+    probe_inputs: tuple[float, ...] = field(default=(0.7, -1.3))
+
+    @property
+    def takes_constant(self) -> bool:
+        return bool(self.constants)
+
+    def apply_source(self, operands: list[str], k: float | None = None) -> str:
+        """Python source applying this op to the named operands, e.g. ``a ** 2``."""
+        return self.expr.format(*operands, k=_literal(k))
+
+
+def _literal(k: float | None) -> str:
+    if k is None:
+        return ""
+    text = repr(k)
+    return f"({text})" if text.startswith("-") else text
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+def _not_near_zero(x: float) -> bool:
+    return abs(x) >= 0.1
+
+
+def _pow_domain(x: float, k: float) -> bool:
+    if k < 0 and abs(x) < 0.1:
+        return False
+    if k != int(k) and x < 0.1:
+        return False
+    return True
+
+
+def _sym():
+    import sympy
+
+    return sympy
+
+
+OPS: tuple[Op, ...] = (
+    Op("add", 2, "{0} + {1}", "__add__", lambda a, b: a + b,
+       lambda a, b: a + b, lambda a, b: a + b, weight=4),
+    Op("radd", 1, "{k} + {0}", "__radd__", lambda a, k: k + a,
+       lambda a, k: k + a, lambda a, k: k + a, constants=(2.0, -1.5)),
+    Op("sub", 2, "{0} - {1}", "__sub__", lambda a, b: a - b,
+       lambda a, b: a - b, lambda a, b: a - b, weight=3, note="often a + (-b)"),
+    Op("rsub", 1, "{k} - {0}", "__rsub__", lambda a, k: k - a,
+       lambda a, k: k - a, lambda a, k: k - a, constants=(1.0, -2.5)),
+    Op("mul", 2, "{0} * {1}", "__mul__", lambda a, b: a * b,
+       lambda a, b: a * b, lambda a, b: a * b, weight=4),
+    Op("rmul", 1, "{k} * {0}", "__rmul__", lambda a, k: k * a,
+       lambda a, k: k * a, lambda a, k: k * a, constants=(3.0, -0.5)),
+    Op("neg", 1, "-{0}", "__neg__", lambda a: -a,
+       lambda a: -a, lambda a: -a, note="often a * -1"),
+    Op("truediv", 2, "{0} / {1}", "__truediv__", lambda a, b: a / b,
+       lambda a, b: a / b, lambda a, b: a / b,
+       domain=lambda a, b: _not_near_zero(b), weight=3, note="often a * b**-1",
+       probe_inputs=(0.7, -1.3)),
+    Op("rtruediv", 1, "{k} / {0}", "__rtruediv__", lambda a, k: k / a,
+       lambda a, k: k / a, lambda a, k: k / a,
+       domain=lambda a, k: _not_near_zero(a), constants=(1.0, -2.0)),
+    Op("pow", 1, "{0} ** {k}", "__pow__", lambda a, k: a**k,
+       lambda a, k: a**k, lambda a, k: a**k,
+       domain=_pow_domain, constants=(2, 3, -1, 0.5, -2.0, 1.5), weight=3,
+       probe_inputs=(1.3,)),
+    Op("exp", 1, "{0}.exp()", "exp", math.exp,
+       lambda a: a.exp(), lambda a: _sym().exp(a), domain=lambda a: a <= 6.0),
+    Op("log", 1, "{0}.log()", "log", math.log,
+       lambda a: a.log(), lambda a: _sym().log(a), domain=lambda a: a >= 0.05,
+       probe_inputs=(1.7,)),
+    Op("tanh", 1, "{0}.tanh()", "tanh", math.tanh,
+       lambda a: a.tanh(), lambda a: _sym().tanh(a), weight=3),
+    Op("relu", 1, "{0}.relu()", "relu", lambda a: max(0.0, a),
+       lambda a: a.relu(), lambda a: _sym().Piecewise((0, a < 0), (a, True)),
+       # The kink at 0 has no derivative; stay clear of it by more than any difference step.
+       domain=lambda a: abs(a) >= 1e-3, probe_inputs=(0.7,)),
+    Op("sigmoid", 1, "{0}.sigmoid()", "sigmoid", _sigmoid,
+       lambda a: a.sigmoid(), lambda a: 1 / (1 + _sym().exp(-a))),
+)
+
+OPS_BY_NAME: dict[str, Op] = {op.name: op for op in OPS}
+
+
+def get_op(name: str) -> Op:
+    try:
+        return OPS_BY_NAME[name]
+    except KeyError:
+        known = ", ".join(OPS_BY_NAME)
+        raise KeyError(f"unknown op {name!r}; known ops: {known}") from None
+
+
+def in_domain(op: Op, operands: list[float], k: float | None) -> bool:
+    """Whether the op is well defined and well conditioned at these operand values."""
+    args = [*operands, k] if op.takes_constant else list(operands)
+    if not all(math.isfinite(a) and abs(a) <= MAX_MAGNITUDE for a in operands):
+        return False
+    if not op.domain(*args):
+        return False
+    try:
+        result = op.value(*args)
+    except (ArithmeticError, ValueError):
+        return False
+    return isinstance(result, float | int) and math.isfinite(result) and abs(result) <= MAX_MAGNITUDE

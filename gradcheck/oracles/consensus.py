@@ -1,0 +1,80 @@
+"""Ask every oracle, keep a case only when they agree, and derive the tolerance for the subject.
+
+The exact (sympy) answer is the expected value. The tolerance a subject gets at each node grows
+with how far float64 torch strayed from the exact answer there: a correct subject that merely
+evaluates in another float order (``math.tanh`` vs the exp formula, ``x**-1`` vs ``1/x``) is
+off by the same order of rounding, and must not fail.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from gradcheck.graph import Graph
+from gradcheck.oracles import ORACLE_NAMES, Oracle, get_oracle
+
+# Oracles must agree to this relative precision for a case to count.
+AGREE_RTOL = 1e-7
+# A subject is compared at this relative tolerance, plus rounding headroom (see module doc).
+SUBJECT_RTOL = 1e-6
+SUBJECT_ATOL = 1e-9
+ROUNDING_HEADROOM = 1e3
+
+
+@dataclass(frozen=True)
+class Expected:
+    values: list[float]
+    grads: list[float]
+    value_tol: list[float]
+    grad_tol: list[float]
+
+    def value_ok(self, i: int, actual: float | None) -> bool:
+        return _close(actual, self.values[i], self.value_tol[i])
+
+    def grad_ok(self, i: int, actual: float | None) -> bool:
+        return _close(actual, self.grads[i], self.grad_tol[i])
+
+
+def _close(actual: float | None, expected: float, tol: float) -> bool:
+    return actual is not None and math.isfinite(actual) and abs(actual - expected) <= tol
+
+
+@dataclass
+class Consensus:
+    oracles: list[Oracle] = field(default_factory=list)
+    discarded: Counter = field(default_factory=Counter)
+    agreed: int = 0
+
+    @classmethod
+    def default(cls) -> Consensus:
+        return cls([get_oracle(name) for name in ORACLE_NAMES])
+
+    def expected(self, graph: Graph) -> Expected | None:
+        """The agreed answer, or None (and the reason counted) when the oracles disagree."""
+        answers = {}
+        for oracle in self.oracles:
+            try:
+                answers[oracle.name] = oracle.evaluate(graph)
+            except (ArithmeticError, ValueError, OverflowError, RuntimeError):
+                self.discarded[f"{oracle.name} could not evaluate"] += 1
+                return None
+        exact = answers.get("sympy") or next(iter(answers.values()))
+        for name, ans in answers.items():
+            for kind, got, want in (("value", ans.values, exact.values), ("gradient", ans.grads, exact.grads)):
+                for g, w in zip(got, want, strict=True):
+                    if not (math.isfinite(g) and math.isfinite(w)) or abs(g - w) > AGREE_RTOL * (1 + abs(w)):
+                        self.discarded[f"{name} {kind} disagrees"] += 1
+                        return None
+        rounding = answers.get("torch", exact)
+        value_scale = max(1.0, max(abs(v) for v in exact.values))
+        grad_scale = max(1.0, max(abs(g) for g in exact.grads))
+        self.agreed += 1
+        return Expected(
+            values=exact.values, grads=exact.grads,
+            value_tol=[SUBJECT_RTOL * abs(w) + SUBJECT_ATOL * value_scale + ROUNDING_HEADROOM * abs(r - w)
+                       for r, w in zip(rounding.values, exact.values, strict=True)],
+            grad_tol=[SUBJECT_RTOL * abs(w) + SUBJECT_ATOL * grad_scale + ROUNDING_HEADROOM * abs(r - w)
+                      for r, w in zip(rounding.grads, exact.grads, strict=True)],
+        )

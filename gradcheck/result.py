@@ -1,0 +1,53 @@
+"""A subject's result: verdict, findings, capabilities -- and its JSON and notebook forms."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradcheck.findings import ERROR, Finding
+
+PASS, FAIL, ERRORED = "pass", "fail", "error"
+
+
+@dataclass
+class Result:
+    subject: str
+    findings: list[Finding] = field(default_factory=list)
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    output: str = ""  # what the subject's code printed (untrusted text)
+    harness_error: str | None = None  # gradcheck itself could not judge the subject
+
+    @property
+    def verdict(self) -> str:
+        if self.harness_error is not None:
+            return ERRORED
+        return FAIL if any(f.severity == ERROR for f in self.findings) else PASS
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict == PASS
+
+    def codes(self) -> list[tuple[str, str | None]]:
+        return sorted((f.code, f.op) for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"subject": self.subject, "verdict": self.verdict,
+                "findings": [f.to_json() for f in self.findings],
+                "capabilities": self.capabilities, "notes": self.notes, "stats": self.stats,
+                "output": self.output, "harness_error": self.harness_error}
+
+    def _repr_html_(self) -> str:
+        """Rich display in Jupyter: verdict and findings; everything escaped."""
+        e = html.escape
+        colour = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700"}[self.verdict]
+        rows = "".join(
+            f"<tr><td><code>{e(f.code)}</code></td><td>{e(f.op or '')}</td><td>{e(f.severity)}</td>"
+            f"<td>{e(f.message)}</td><td>{e(str(f.location or ''))}</td></tr>" for f in self.findings)
+        table = (f"<table><tr><th>code</th><th>op</th><th>severity</th><th>message</th>"
+                 f"<th>where</th></tr>{rows}</table>") if rows else ""
+        return (f"<div><b>{e(self.subject)}</b>: <span style='color:{colour}'><b>{e(self.verdict)}</b>"
+                f"</span>{table}</div>")

@@ -1,0 +1,91 @@
+"""Checking one subject end to end: load it in a worker, run the checks in order, decide.
+
+Order matters: capabilities decide which checks can run; forward and local-rule findings mark
+ops as faulty so traversal and end-to-end use only ops without a defect of their own, and an
+end-to-end failure is reported as ``gradient-mismatch`` only when nothing diagnosed explains it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gradcheck.checks import CheckContext, CheckSettings
+from gradcheck.checks.basics import capability_findings, forward_check
+from gradcheck.checks.end_to_end import end_to_end_check, failure_findings
+from gradcheck.checks.local_rules import local_rule_check
+from gradcheck.checks.robustness import robustness_check
+from gradcheck.checks.traversal import traversal_check
+from gradcheck.findings import Finding
+from gradcheck.loader import SourceError, Submission, read_submission
+from gradcheck.oracles.consensus import Consensus
+from gradcheck.result import Result
+from gradcheck.sandbox.client import Limits, WorkerDied
+from gradcheck.session import SubjectSession
+
+_DIAGNOSES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated",
+              "topo-revisit", "topo-order", "topo-incomplete", "grad-seed", "no-backward"}
+
+
+@dataclass
+class Options:
+    class_name: str | None = None
+    backward: str | None = None
+    python: str | None = None
+    settings: CheckSettings = field(default_factory=CheckSettings)
+    limits: Limits = field(default_factory=Limits)
+
+
+def check_path(target: str, options: Options, consensus: Consensus | None = None) -> Result:
+    """Check the submission at ``target`` (file, notebook, folder, or ``module:Class``)."""
+    try:
+        submission = _submission_for(target, options.class_name)
+    except SourceError as exc:
+        return Result(subject=target, findings=[Finding("load-error", str(exc))])
+    return check_submission(submission, options, consensus, subject=target)
+
+
+def _submission_for(target: str, class_name: str | None) -> Submission:
+    path = Path(target)
+    if not path.exists() and ":" in target and "/" not in target:
+        return Submission(path=path, kind="module", module=target)
+    return read_submission(path, class_name)
+
+
+def check_submission(submission: Submission, options: Options, consensus: Consensus | None = None,
+                     subject: str | None = None) -> Result:
+    result = Result(subject=subject or str(submission.path))
+    consensus = consensus or Consensus.default()
+    with SubjectSession(submission, options.class_name, options.backward, options.python,
+                        options.limits) as session:
+        report = session.load()
+        result.notes.extend(report.notes)
+        if report.caps is None:
+            result.findings = report.findings
+            result.output = session.client.captured_output()
+            return result
+        if submission.kind != "module":
+            result.subject = f"{result.subject} ({report.caps.class_name})"
+        ctx = CheckContext(session=session, consensus=consensus, settings=options.settings)
+        try:
+            run_checks(ctx)
+        except WorkerDied as died:  # a death the checks did not attribute themselves
+            ctx.findings.append(Finding(died.kind, f"the submission's code {died.detail}"))
+        result.findings = ctx.findings
+        result.notes.extend(ctx.notes)
+        result.stats = dict(ctx.stats, oracle_agreed=consensus.agreed,
+                            oracle_discarded=dict(consensus.discarded))
+        result.capabilities = report.caps.to_json()
+        result.output = session.client.captured_output()
+    return result
+
+
+def run_checks(ctx: CheckContext) -> None:
+    capability_findings(ctx)
+    forward_check(ctx)
+    local_rule_check(ctx)
+    traversal_check(ctx)
+    failures = end_to_end_check(ctx)
+    explained = any(f.code in _DIAGNOSES for f in ctx.findings)
+    failure_findings(ctx, failures, explained)
+    robustness_check(ctx)

@@ -1,0 +1,497 @@
+"""The worker: the only place where a submission's code runs.
+
+Run as a script (``python -I worker.py READ_FD WRITE_FD``) by ``gradcheck.sandbox.client``. It
+uses nothing beyond the standard library, so it can run under another interpreter
+(``--python``) that has no gradcheck installed.
+
+It executes the submission, builds graphs with the submission's class and reports raw
+observations (numbers, exception types, which closures ran in which order) over a pair of pipes
+that are not stdout/stderr. It never compares a number with an expected one and never decides a
+verdict: everything it sends is checked and judged by the trusted process.
+"""
+
+import ast
+import json
+import os
+import signal
+import struct
+import sys
+import types
+
+# ---------------------------------------------------------------------------------- framing
+# One message = 4-byte big-endian length + UTF-8 JSON. Non-finite floats travel as JSON's
+# NaN/Infinity; the reader validates every value.
+
+_HEADER = struct.Struct(">I")
+
+
+def write_frame(stream, obj):
+    payload = json.dumps(obj, allow_nan=True).encode()
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _read_exact(stream, size):
+    chunks, got = [], 0
+    while got < size:
+        chunk = stream.read(size - got)  # a pipe hands over at most its capacity per read
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(stream):
+    header = _read_exact(stream, _HEADER.size)
+    if header is None:
+        return None
+    (size,) = _HEADER.unpack(header)
+    payload = _read_exact(stream, size)
+    return None if payload is None else json.loads(payload.decode())
+
+
+# ------------------------------------------------------------------------------- utilities
+
+class StatementTimeout(BaseException):
+    """Raised by the alarm when one top-level statement of the submission runs too long.
+
+    A BaseException so that the submission's own ``except Exception`` does not swallow it.
+    """
+
+
+def _on_alarm(signum, frame):
+    raise StatementTimeout()
+
+
+def _safe_str(obj, limit=300):
+    try:
+        text = str(obj)
+    except BaseException:  # a hostile __str__ must not take the worker down
+        text = "<unprintable>"
+    return text[:limit]
+
+
+def _subject_frame(tb):
+    """The innermost traceback frame that belongs to the submission, as (filename, line)."""
+    where = None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename != __file__:
+            where = [code.co_filename, tb.tb_lineno]
+        tb = tb.tb_next
+    return where
+
+
+def describe_exception(exc):
+    return {"type": type(exc).__name__, "message": _safe_str(exc),
+            "where": _subject_frame(exc.__traceback__)}
+
+
+def number(x):
+    """A subject's number as a float, or an error description (never trusted as-is)."""
+    if type(x) in (int, float, bool):
+        return float(x)
+    try:
+        return float(x)
+    except BaseException as exc:
+        return {"error": "not-a-number", "type": type(x).__name__, "message": _safe_str(exc)}
+
+
+def code_id(fn):
+    """Where a callable was defined, so the trusted side can point at the source line."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return {"qualname": _safe_str(getattr(fn, "__qualname__", type(fn).__name__)),
+                "file": None, "line": None}
+    return {"qualname": code.co_qualname if hasattr(code, "co_qualname") else code.co_name,
+            "file": code.co_filename, "line": code.co_firstlineno}
+
+
+def get_path(obj, path):
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def as_items(value):
+    """The nodes held by an inputs attribute, without hashing or comparing them."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        value = list(value.keys())
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return list(value)
+    try:
+        return list(iter(value))
+    except BaseException:
+        return []
+
+
+# ---------------------------------------------------------------------------------- worker
+
+class Worker:
+    def __init__(self):
+        self.namespace = None
+        self.module_name = "submission"
+
+    # ---- loading ---------------------------------------------------------------------
+    def load(self, req):
+        for entry in req.get("sys_path", []):
+            sys.path.insert(0, entry)
+        if req.get("module"):
+            return self._load_module(req["module"])
+        as_main = req.get("as_main", False)
+        self.module_name = "__main__" if as_main else "submission"
+        module = types.ModuleType(self.module_name)
+        module.__dict__["get_ipython"] = _FakeIPython
+        module.__dict__["display"] = lambda *a, **k: None
+        if not as_main:
+            sys.modules[self.module_name] = module
+        self.namespace = module.__dict__
+        budget = float(req.get("statement_timeout", 10.0))
+        units = []
+        for unit in req["units"]:
+            units.append({"label": unit["label"], "errors": self._exec_unit(unit, budget)})
+        return {"units": units, "classes": self._candidate_classes()}
+
+    def _load_module(self, spec):
+        import importlib
+
+        module_name, _, attr = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except BaseException as exc:
+            return {"fatal": describe_exception(exc)}
+        self.module_name = module.__name__
+        self.namespace = vars(module)
+        return {"units": [], "classes": self._candidate_classes(only=attr or None)}
+
+    def _exec_unit(self, unit, budget):
+        """Run a cell or file one top-level statement at a time, carrying on after errors:
+        a notebook's drawing, plotting or training statements must not stop the class loading."""
+        try:
+            tree = ast.parse(unit["code"], filename=unit["filename"])
+        except SyntaxError as exc:
+            return [{"type": "SyntaxError", "message": _safe_str(exc.msg),
+                     "where": [unit["filename"], exc.lineno], "statement": exc.lineno,
+                     "text": _safe_str(exc.text or "", 200).rstrip()}]
+        errors = []
+        for stmt in tree.body:
+            code = compile(ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec")
+            signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, budget)
+            try:
+                exec(code, self.namespace)
+            except StatementTimeout:
+                errors.append({"type": "StatementTimeout", "message": f"stopped after {budget:g}s",
+                               "where": [unit["filename"], stmt.lineno], "statement": stmt.lineno})
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt included
+                info = describe_exception(exc)
+                info["statement"] = stmt.lineno
+                errors.append(info)
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+        return errors
+
+    def _candidate_classes(self, only=None):
+        found = []
+        for name, obj in list(self.namespace.items()):
+            if not isinstance(obj, type) or (only and name != only):
+                continue
+            if not only and getattr(obj, "__module__", None) != self.module_name:
+                continue
+            facts = {"name": name, "ops": [m for m in ("__add__", "__mul__") if m in _own_attrs(obj)]}
+            try:
+                first, second = obj(0.75), obj(-1.25)
+                facts["number_attrs"] = sorted(
+                    a for a, v in _instance_vars(first).items()
+                    if type(v) in (int, float) and v == 0.75
+                    and type(_instance_vars(second).get(a)) in (int, float)
+                    and _instance_vars(second)[a] == -1.25)
+            except BaseException as exc:
+                facts["construct_error"] = describe_exception(exc)
+            found.append(facts)
+        return found
+
+    # ---- structure -------------------------------------------------------------------
+    def inspect(self, req):
+        cls = self.namespace[req["class"]]
+        facts = {"class_attrs": _class_attrs(cls), "module": self.module_name}
+        a, b = cls(0.75), cls(-1.25)
+        facts["leaf_vars"] = {k: _type_or_number(v) for k, v in _instance_vars(a).items()}
+        for op_expr in ("{0} * {1}", "{0} + {1}"):
+            try:
+                out = eval(op_expr.format("a", "b"), {"a": a, "b": b})
+                break
+            except BaseException:
+                out = None
+        if out is None:
+            return facts
+        facts["out_vars"] = {k: _type_or_number(v) for k, v in _instance_vars(out).items()}
+        facts["inputs_paths"] = _paths_holding(out, [a, b])
+        facts["callables"] = {
+            k: code_id(v) for k, v in _instance_vars(out).items() if callable(v) and not isinstance(v, type)}
+        return facts
+
+    # ---- running graphs ----------------------------------------------------------------
+    def run(self, req):
+        cfg = Config(self.namespace[req["class"]], req)
+        return {"results": [self._run_graph(cfg, g) for g in req["graphs"]]}
+
+    def _run_graph(self, cfg, graph):
+        result = {}
+        try:
+            nodes = build(cfg.cls, graph)
+        except BaseException as exc:
+            result["error"] = dict(describe_exception(exc), stage="forward")
+            return result
+        result["data"] = [number(getattr(n, cfg.data_attr, None)) for n in nodes]
+        if not cfg.want_grads:
+            return result
+        recorder = None
+        if cfg.instrument:
+            recorder = TopoRecorder(nodes[-1], cfg)
+            result["structure"] = recorder.structure(nodes)
+        try:
+            if cfg.backward:
+                getattr(nodes[-1], cfg.backward)()
+            else:
+                harness_backward(nodes[-1], cfg)
+        except BaseException as exc:
+            result["error"] = dict(describe_exception(exc), stage="backward")
+        if recorder is not None:
+            result["calls"] = recorder.calls
+        result["grads"] = [number(getattr(n, cfg.grad_attr, None)) for n in nodes]
+        return result
+
+    def local_rule(self, req):
+        """One op in isolation: preset input and upstream gradients, then run only the
+        closures of the op's own sub-graph, walked by the harness (SPEC, Checks 3)."""
+        cfg = Config(self.namespace[req["class"]], req)
+        results = []
+        for case in req["cases"]:
+            res = {}
+            try:
+                leaves = [cfg.cls(v) for v in case["inputs"]]
+                names = {f"v{i}": leaf for i, leaf in enumerate(leaves)}
+                out = eval(case["expr"].format(*names), dict(names))
+                res["data"] = number(getattr(out, cfg.data_attr, None))
+                for leaf, g in zip(leaves, case["input_grads"]):
+                    setattr(leaf, cfg.grad_attr, g)
+                setattr(out, cfg.grad_attr, case["upstream"])
+                res["closures"] = harness_backward(out, cfg, stop=leaves)
+                res["grads"] = [number(getattr(leaf, cfg.grad_attr, None)) for leaf in leaves]
+            except BaseException as exc:
+                res["error"] = describe_exception(exc)
+            results.append(res)
+        return {"results": results}
+
+
+class Config:
+    """The subject's API as decided by the trusted side (names only, no judgement)."""
+
+    def __init__(self, cls, req):
+        self.cls = cls
+        self.data_attr = req.get("data_attr", "data")
+        self.grad_attr = req.get("grad_attr", "grad")
+        self.inputs_attr = req.get("inputs_attr")
+        self.closure_attr = req.get("closure_attr")
+        self.backward = req.get("backward")
+        self.want_grads = req.get("grads", True)
+        self.instrument = req.get("instrument", False)
+
+
+def build(cls, graph):
+    nodes = []
+    for spec in graph:
+        if "leaf" in spec:
+            nodes.append(cls(spec["leaf"]))
+        else:
+            names = {f"v{i}": nodes[a] for i, a in enumerate(spec["args"])}
+            nodes.append(eval(spec["expr"].format(*names), dict(names)))
+    return nodes
+
+
+def inputs_of(node, cfg):
+    if not cfg.inputs_attr:
+        return []
+    try:
+        return as_items(get_path(node, cfg.inputs_attr))
+    except AttributeError:
+        return []
+
+
+def topological(root, cfg, stop=()):
+    """Post-order of the nodes under root, by identity (values may be unhashable)."""
+    stop_ids = {id(s) for s in stop}
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        if id(node) not in stop_ids:
+            for child in inputs_of(node, cfg):
+                if id(child) not in seen:
+                    stack.append((child, False))
+    return order
+
+
+def harness_backward(root, cfg, stop=None):
+    """gradcheck's own traversal: used for local rules (``stop`` = the op's inputs, gradients
+    preset by the caller) and when the subject has no ``backward()`` (seeds the output with 1).
+    Returns the closures it ran, in order."""
+    ran = []
+    if stop is None:
+        stop = ()
+        setattr(root, cfg.grad_attr, 1.0)
+    stop_ids = {id(s) for s in stop}
+    for node in reversed(topological(root, cfg, stop)):
+        if id(node) in stop_ids:
+            continue
+        closure = getattr(node, cfg.closure_attr, None) if cfg.closure_attr else None
+        if callable(closure):
+            ran.append(code_id(closure))
+            closure()
+    return ran
+
+
+class TopoRecorder:
+    """Wraps every node's closure so the order in which ``backward()`` runs them is seen."""
+
+    def __init__(self, root, cfg):
+        self.cfg = cfg
+        self.calls = []
+        self.nodes = topological(root, cfg)
+        self.index = {id(n): i for i, n in enumerate(self.nodes)}
+        for i, node in enumerate(self.nodes):
+            original = getattr(node, cfg.closure_attr, None) if cfg.closure_attr else None
+            if not callable(original):
+                continue
+            try:
+                setattr(node, cfg.closure_attr, self._wrap(i, node, original))
+            except BaseException:
+                pass  # __slots__ or a read-only attribute: this node goes unobserved
+
+    def _wrap(self, i, node, original):
+        def recorded(*args, **kwargs):
+            self.calls.append([i, number(getattr(node, self.cfg.grad_attr, None))])
+            return original(*args, **kwargs)
+        return recorded
+
+    def structure(self, graph_nodes):
+        return {
+            "inputs": [[self.index[id(c)] for c in inputs_of(n, self.cfg) if id(c) in self.index]
+                       for n in self.nodes],
+            "graph_nodes": [self.index.get(id(n)) for n in graph_nodes],
+        }
+
+
+# ------------------------------------------------------------------------------ reflection
+
+def _own_attrs(cls):
+    names = set()
+    for klass in cls.__mro__[:-1]:
+        names.update(vars(klass))
+    return names
+
+
+def _class_attrs(cls):
+    import inspect
+
+    out = {}
+    for name in _own_attrs(cls):
+        raw = inspect.getattr_static(cls, name)
+        kind = ("property" if isinstance(raw, property) else
+                "function" if callable(raw) or isinstance(raw, (staticmethod, classmethod)) else "other")
+        entry = {"kind": kind}
+        fn = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
+        if kind == "function":
+            entry.update(code_id(fn))
+            try:
+                params = list(inspect.signature(fn).parameters.values())[1:]
+                entry["required_args"] = sum(
+                    1 for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+            except (TypeError, ValueError):
+                entry["required_args"] = None
+        out[name] = entry
+    return out
+
+
+def _instance_vars(obj):
+    try:
+        return dict(vars(obj))
+    except TypeError:  # __slots__
+        slots = [s for k in type(obj).__mro__ for s in getattr(k, "__slots__", ())]
+        return {s: getattr(obj, s) for s in slots if hasattr(obj, s)}
+
+
+def _type_or_number(v):
+    return float(v) if type(v) in (int, float) else type(v).__name__
+
+
+def _paths_holding(out, inputs):
+    """Attribute paths (depth <= 2, properties included) whose items are exactly ``inputs``."""
+    want = sorted(id(x) for x in inputs)
+    found = []
+    names = set(_instance_vars(out)) | {n for n in dir(type(out)) if not n.startswith("__")}
+    for name in sorted(names):
+        try:
+            value = getattr(out, name)
+        except BaseException:
+            continue
+        if callable(value) and not hasattr(value, "__iter__"):
+            continue
+        if sorted(set(id(x) for x in as_items(value))) == want:
+            found.append(name)
+            continue
+        if hasattr(value, "__dict__") and not isinstance(value, type):
+            for inner in sorted(_instance_vars(value)):
+                try:
+                    items = as_items(getattr(value, inner))
+                except BaseException:
+                    continue
+                if sorted(set(id(x) for x in items)) == want:
+                    found.append(f"{name}.{inner}")
+    return found
+
+
+class _FakeIPython:
+    """Stands in for ``get_ipython()`` in notebooks: every call is a harmless no-op."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+_FakeIPython = (lambda instance: (lambda: instance))(_FakeIPython())
+
+
+# -------------------------------------------------------------------------------- main loop
+
+def main():
+    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    requests = os.fdopen(read_fd, "rb", buffering=0)
+    replies = os.fdopen(write_fd, "wb", buffering=0)
+    worker = Worker()
+    handlers = {"load": worker.load, "inspect": worker.inspect, "run": worker.run,
+                "local_rule": worker.local_rule}
+    while True:
+        req = read_frame(requests)
+        if req is None or req.get("command") == "shutdown":
+            return
+        try:
+            reply = handlers[req["command"]](req)
+        except BaseException as exc:
+            reply = {"fatal": describe_exception(exc)}
+        write_frame(replies, reply)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""The terminal summary (rich): per subject, the verdict and its findings grouped by root cause."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from gradcheck.result import Result
+
+_COLOUR = {"pass": "green", "fail": "red", "error": "yellow"}
+_GROUP_TITLES = [
+    ("loading", {"load-error", "timeout", "memory-limit", "crash"}),
+    ("op rules", {"forward-wrong", "grad-overwrite", "missing-chain-factor", "wrong-derivative",
+                  "grad-not-propagated"}),
+    ("backward() traversal", {"no-backward", "topo-revisit", "topo-order", "topo-incomplete",
+                              "grad-seed", "recursion-limit"}),
+    ("end-to-end", {"gradient-mismatch", "no-grad"}),
+    ("coverage (informational)", {"unsupported-op", "no-number-coercion"}),
+]
+
+
+def print_results(results: list[Result], console: Console | None = None) -> None:
+    console = console or Console()
+    for result in results:
+        colour = _COLOUR[result.verdict]
+        console.rule(f"[bold]{escape(result.subject)}[/] [{colour}]{result.verdict.upper()}[/]")
+        for title, codes in _GROUP_TITLES:
+            group = [f for f in result.findings if f.code in codes]
+            if not group:
+                continue
+            table = Table(title=title, title_justify="left", show_header=True, expand=True)
+            table.add_column("code", style="bold", no_wrap=True)
+            table.add_column("op", no_wrap=True)
+            table.add_column("what is wrong", ratio=3)
+            table.add_column("where", ratio=1)
+            for f in group:
+                where = str(f.location) if f.location else ""
+                if f.location and f.location.text:
+                    where += f"\n{f.location.text}"
+                table.add_row(escape(f.code), escape(f.op or ""), escape(f.message), escape(where))
+            console.print(table)
+        first = next((f for f in result.findings if f.severity == "error" and f.evidence.get("snippet")), None)
+        if first is not None:
+            console.print(Panel(escape(first.evidence["snippet"]),
+                                title=f"reproduce {escape(first.code)} in your notebook", expand=False))
+        stats = result.stats
+        if stats:
+            console.print(f"[dim]{stats.get('cases', 0)} generated cases; oracles agreed on "
+                          f"{stats.get('oracle_agreed', 0)}, disagreed on "
+                          f"{sum(stats.get('oracle_discarded', {}).values())} (discarded)[/]")
+    passed = sum(r.passed for r in results)
+    console.print(f"\n[bold]{passed} of {len(results)} passed[/]")
