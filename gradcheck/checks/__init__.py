@@ -30,6 +30,7 @@ class CheckContext:
     stats: dict = field(default_factory=dict)
     # ops whose own behaviour is already diagnosed, so later checks leave them out
     faulty_ops: set[str] = field(default_factory=set)
+    forward_faulty: set[str] = field(default_factory=set)  # ops that compute the wrong data
     findings: list[Finding] = field(default_factory=list)
 
     @property

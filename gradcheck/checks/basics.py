@@ -70,6 +70,7 @@ def forward_check(ctx: CheckContext) -> None:
             ctx.findings.append(Finding(died.kind, f"the subject's `{op.name}` {died.detail}", op=op.name,
                                         evidence={"while": f"forward check of {op.name}"}))
             ctx.faulty_ops.add(op.name)
+            ctx.forward_faulty.add(op.name)
             continue
         for graph, run in zip(graphs, runs, strict=True):
             expected = ctx.consensus.expected(graph)
@@ -86,6 +87,7 @@ def forward_check(ctx: CheckContext) -> None:
                 evidence={"case": graph.describe(), "expected": expected.values[out], "actual": got,
                           "snippet": graph.snippet(ctx.caps.class_name, backward=None)}))
             ctx.faulty_ops.add(op.name)
+            ctx.forward_faulty.add(op.name)
             break
 
 

@@ -46,7 +46,9 @@ def traversal_check(ctx: CheckContext) -> None:
     if caps.closure_attr is None or caps.inputs_attr is None:
         ctx.notes.append("traversal: skipped, nodes expose no closure/inputs to instrument")
         return
-    usable = [o for o in caps.supported_ops if o not in ctx.faulty_ops]
+    # Call order does not depend on whether an op's own rule is right, so any op that builds
+    # will do -- except one whose forward already failed.
+    usable = [o for o in caps.supported_ops if o not in ctx.forward_faulty]
     binary = [o for o in ("add", "mul", "sub", "truediv") if o in usable]
     unary = [o for o in ("tanh", "neg", "exp", "sigmoid") if o in usable]
     graphs = traversal_graphs(binary, unary)
@@ -99,9 +101,14 @@ def _judge(ctx: CheckContext, graph: Graph, run) -> list[Finding]:
                                 f"{_list(names, again)} {max(counts[i] for i in again)} times; a node used by "
                                 f"several others must be visited once{_visited_hint(ctx)}",
                                 location=where, evidence=evidence))
+    # With revisits, what decides the final gradients is each node's *last* run; otherwise the
+    # first. A node whose decisive run precedes a consumer's passed on an incomplete gradient.
     first = {}
     for pos, (i, _) in enumerate(run.calls):
-        first.setdefault(i, pos)
+        if again:
+            first[i] = pos
+        else:
+            first.setdefault(i, pos)
     early = []
     for node, row in enumerate(inputs):
         for child in row:

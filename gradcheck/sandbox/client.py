@@ -69,7 +69,7 @@ class WorkerClient:
                "LANG": "C.UTF-8"}
         try:
             self.proc = subprocess.Popen(
-                [self.python, "-I", str(WORKER_SCRIPT), str(req_r), str(rep_w)],
+                [self.python, "-I", "-u", str(WORKER_SCRIPT), str(req_r), str(rep_w)],
                 stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                 pass_fds=(req_r, rep_w), cwd=self.workdir, env=env,
                 start_new_session=True, preexec_fn=_no_aslr)
