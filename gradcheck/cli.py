@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                       limits=Limits(request_timeout=args.timeout, statement_timeout=args.statement_timeout))
     results: list[Result] = []
     try:
-        for path in args.paths:
+        for path in expand_paths(args.paths, args.class_name):
             results.append(_run_one(path, options, show_progress=args.format == "text"))
     except GradcheckError as exc:
         print(f"gradcheck: error: {exc}", file=sys.stderr)
@@ -79,6 +79,24 @@ def main(argv: list[str] | None = None) -> int:
 
         print_results(results)
     return EXIT_PASS if all(r.passed for r in results) else EXIT_FAIL
+
+
+def expand_paths(paths: list[str], class_name: str | None) -> list[str]:
+    """A folder holding several implementations (like ``reference_impls/``) is checked file by
+    file; a folder with one is a single submission."""
+    from pathlib import Path
+
+    from gradcheck.loader import discover
+
+    out = []
+    for path in paths:
+        p = Path(path)
+        found = discover(p, class_name) if p.is_dir() else []
+        if len(found) > 1:
+            out.extend(str(f) for f in found)
+        else:
+            out.append(path)
+    return out
 
 
 def _run_one(path: str, options: Options, show_progress: bool) -> Result:

@@ -143,9 +143,13 @@ def strip_ipython(source: str) -> str:
 
 # --------------------------------------------------------------------- choosing in a folder
 
-def _pick_file(folder: Path, class_name: str | None) -> Path:
-    """The file in a folder that defines the class: the one whose class has the most
-    arithmetic dunders; .py preferred over .ipynb when tied."""
+def discover(folder: Path, class_name: str | None = None) -> list[Path]:
+    """The files in a folder that define the class. One file: the folder is one submission
+    (its other files are helpers). Several: a collection, e.g. ``reference_impls/``."""
+    return [entry[-1] for entry in sorted(_scored_files(folder, class_name))]
+
+
+def _scored_files(folder: Path, class_name: str | None) -> list[tuple]:
     scored = []
     for path in sorted(folder.rglob("*")):
         if path.suffix not in (".py", ".ipynb") or any(p.startswith(".") for p in path.parts):
@@ -154,7 +158,15 @@ def _pick_file(folder: Path, class_name: str | None) -> Path:
             continue
         score = _class_score(path, class_name)
         if score > 0:
-            scored.append((-score, path.suffix != ".py", len(path.parts), str(path), path))
+            scored.append((str(path), path))
+    return scored
+
+
+def _pick_file(folder: Path, class_name: str | None) -> Path:
+    """The file in a folder that defines the class: the one whose class has the most
+    arithmetic dunders; .py preferred over .ipynb when tied."""
+    scored = [(-_class_score(path, class_name), path.suffix != ".py", len(path.parts), key, path)
+              for key, path in _scored_files(folder, class_name)]
     if not scored:
         want = f"a class named {class_name!r}" if class_name else "a Value-like class"
         raise SourceError(f"{folder}: no .py or .ipynb file in it defines {want}")
