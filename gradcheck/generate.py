@@ -43,7 +43,9 @@ def expression_dags(ops: list[str], max_leaves: int = 3, max_ops: int = 10) -> s
         for _ in range(draw(st.integers(1, max_ops))):
             op = draw(st.sampled_from(weighted))
             # First operand: by default the newest node (a chain); second: anywhere (sharing).
-            first = len(nodes) - 1 - draw(st.integers(0, len(nodes) - 1))
+            # (half the draws land past the end and mean "newest", so long chains are common)
+            back = draw(st.integers(0, 2 * (len(nodes) - 1)))
+            first = len(nodes) - 1 - (back if back < len(nodes) else 0)
             second = draw(st.integers(0, len(nodes) - 1))
             k = draw(st.sampled_from(op.constants)) if op.takes_constant else None
             picked = _place(op, [first, second][: op.arity], k, values) or _fallback(table, values)

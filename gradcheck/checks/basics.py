@@ -89,6 +89,26 @@ def forward_check(ctx: CheckContext) -> None:
             ctx.faulty_ops.add(op.name)
             ctx.forward_faulty.add(op.name)
             break
+    fold_inherited(ctx, "forward-wrong")
+
+
+def fold_inherited(ctx: CheckContext, code: str) -> None:
+    """Report a defect once, on the primitive: an op whose probe ran a strict superset of
+    another faulty op's closures (``rsub = lift(k) - a``) inherits that op's finding."""
+    from gradcheck.checks.local_rules import closures_run
+
+    found = [f for f in ctx.findings if f.code == code and f.op]
+    if len(found) < 2 or ctx.caps.closure_attr is None or ctx.caps.grad_attr is None:
+        return
+    ran = closures_run(ctx, [f.op for f in found])
+    for f in list(found):
+        parents = [p for p in found if p is not f and ran.get(p.op) and ran[p.op] < ran.get(f.op, set())]
+        if parents:
+            parents[0].inherited_by.append(f.op)
+            ctx.findings.remove(f)
+    for f in found:
+        if f.inherited_by:
+            f.message += " Inherited by " + ", ".join(f"`{h}`" for h in sorted(f.inherited_by)) + "."
 
 
 def _error_location(ctx: CheckContext, run):

@@ -91,6 +91,20 @@ def local_rule_check(ctx: CheckContext) -> None:
     _report(ctx, verdicts, closures)
 
 
+def closures_run(ctx: CheckContext, ops: list[str]) -> dict[str, set[tuple]]:
+    """For each op, the closures its local-rule probe runs: what the op is built from."""
+    out = {}
+    for name in ops:
+        graphs = op_points(get_op(name), count=1)
+        try:
+            replies = ctx.session.local_rule([_case(g) for g in graphs])
+        except WorkerDied:
+            continue
+        out[name] = {(str(c.get("qualname")), c.get("file"), c.get("line"))
+                     for r in replies for c in (r.get("closures") or []) if isinstance(c, dict)}
+    return out
+
+
 def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict]):
     defects: set[str] = set()
     evidence: dict = {}

@@ -7,18 +7,18 @@ precision, which yields every node's gradient, intermediates included, at no ext
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import mpmath
 
 from gradcheck.graph import Graph
-from gradcheck.oracles import Answer
 from gradcheck.ops import get_op
+from gradcheck.oracles import Answer
 
 DIGITS = 50
 
 
-@lru_cache(maxsize=None)
+@cache
 def compiled(op_name: str, k: float | None):
     """(forward, [partial wrt each operand]) as mpmath callables for one op and constant."""
     import sympy

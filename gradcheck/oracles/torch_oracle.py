@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gradcheck.graph import Graph
-from gradcheck.oracles import Answer
 from gradcheck.ops import get_op
+from gradcheck.oracles import Answer
 
 
 class TorchOracle:

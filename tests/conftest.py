@@ -1,0 +1,35 @@
+import os
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "reference_impls"
+
+settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def manifest() -> list[dict]:
+    return tomllib.loads((REFERENCE / "manifest.toml").read_text())["subject"]
+
+
+def expected_codes(entry: dict) -> list[tuple[str, str | None]]:
+    codes = [(f["code"], f.get("op")) for f in entry["findings"]]
+    codes += [("unsupported-op", op) for op in entry.get("unsupported_ops", [])]
+    return sorted(codes, key=lambda c: (c[0], c[1] or ""))
+
+
+def actual_codes(result) -> list[tuple[str, str | None]]:
+    return sorted(((f.code, f.op) for f in result.findings), key=lambda c: (c[0], c[1] or ""))
+
+
+@pytest.fixture(scope="session")
+def consensus():
+    from gradcheck.oracles.consensus import Consensus
+
+    return Consensus.default()

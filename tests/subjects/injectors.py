@@ -1,0 +1,90 @@
+"""Registry of bug injectors: small source edits that break a correct implementation on purpose.
+
+Each injector names the design it applies to, the exact text it replaces, and the findings
+(code, op) a perfect diagnosis reports. Text edits (rather than monkeypatching) keep the
+injected subject an ordinary file that runs in the worker like any submission.
+"""
+
+from dataclasses import dataclass
+
+from conftest import REFERENCE
+
+DESIGNS = {
+    "closure": (REFERENCE / "correct_full.py").read_text(),
+    "iterative": (REFERENCE / "correct_iterative.py").read_text(),
+}
+
+
+@dataclass(frozen=True)
+class Injector:
+    name: str
+    design: str
+    old: str
+    new: str
+    expect: frozenset  # {(code, op)} of error-severity findings
+
+    def source(self) -> str:
+        base = DESIGNS[self.design]
+        assert base.count(self.old) == 1, f"{self.name}: {self.old!r} must occur exactly once"
+        return base.replace(self.old, self.new)
+
+
+def E(*pairs):
+    return frozenset(pairs)
+
+
+REGISTRY = [
+    # --- closure design (micrograd-like) ---
+    Injector("add-overwrite", "closure", "self.grad += out.grad\n            other.grad += out.grad",
+             "self.grad = out.grad\n            other.grad = out.grad", E(("grad-overwrite", "add"))),
+    Injector("mul-overwrite", "closure", "self.grad += other.data * out.grad",
+             "self.grad = other.data * out.grad", E(("grad-overwrite", "mul"))),
+    Injector("mul-missing-factor", "closure", "other.grad += self.data * out.grad",
+             "other.grad += self.data", E(("missing-chain-factor", "mul"))),
+    Injector("mul-swapped", "closure", "self.grad += other.data * out.grad",
+             "self.grad += self.data * out.grad", E(("wrong-derivative", "mul"))),
+    Injector("pow-overwrite", "closure", "self.grad += k * self.data ** (k - 1) * out.grad",
+             "self.grad = k * self.data ** (k - 1) * out.grad", E(("grad-overwrite", "pow"))),
+    Injector("pow-wrong", "closure", "self.grad += k * self.data ** (k - 1) * out.grad",
+             "self.grad += k * self.data ** k * out.grad", E(("wrong-derivative", "pow"))),
+    Injector("exp-missing-factor", "closure", "self.grad += out.data * out.grad",
+             "self.grad += out.data", E(("missing-chain-factor", "exp"))),
+    Injector("exp-forward", "closure", "out = Value(math.exp(self.data), (self,), \"exp\")",
+             "out = Value(math.exp(self.data) + 1e-3, (self,), \"exp\")", E(("forward-wrong", "exp"))),
+    Injector("log-wrong", "closure", "self.grad += (1 / self.data) * out.grad",
+             "self.grad += (1 / self.data ** 2) * out.grad", E(("wrong-derivative", "log"))),
+    Injector("log-not-propagated", "closure", "self.grad += (1 / self.data) * out.grad",
+             "pass", E(("grad-not-propagated", "log"))),
+    Injector("tanh-missing-factor", "closure", "self.grad += (1 - t ** 2) * out.grad",
+             "self.grad += (1 - t ** 2)", E(("missing-chain-factor", "tanh"))),
+    Injector("tanh-wrong", "closure", "self.grad += (1 - t ** 2) * out.grad",
+             "self.grad += (1 - t) * out.grad", E(("wrong-derivative", "tanh"))),
+    Injector("relu-overwrite", "closure", "self.grad += (1.0 if out.data > 0 else 0.0) * out.grad",
+             "self.grad = (1.0 if out.data > 0 else 0.0) * out.grad", E(("grad-overwrite", "relu"))),
+    Injector("sigmoid-wrong", "closure", "self.grad += s * (1 - s) * out.grad",
+             "self.grad += s * out.grad", E(("wrong-derivative", "sigmoid"))),
+    Injector("sigmoid-overwrite-missing", "closure", "self.grad += s * (1 - s) * out.grad",
+             "self.grad = s * (1 - s)", E(("grad-overwrite", "sigmoid"), ("missing-chain-factor", "sigmoid"))),
+    Injector("topo-no-visited", "closure", "            if v not in visited:\n                visited.add(v)\n",
+             "            if True:\n", E(("topo-revisit", None))),
+    Injector("topo-not-reversed", "closure", "for v in reversed(topo):", "for v in topo:",
+             E(("topo-order", None))),
+    Injector("no-seed", "closure", "        self.grad = 1.0\n        for v in reversed(topo):",
+             "        for v in reversed(topo):", E(("grad-seed", None))),
+    Injector("no-backward", "closure", "    def backward(self):", "    def _unused(self):",
+             E(("no-backward", None))),
+    # --- iterative design (own rule per op, unhashable values, backprop()) ---
+    Injector("it-accumulate-overwrite", "iterative", "child.grad = child.grad + local * out.grad",
+             "child.grad = local * out.grad", E(*(("grad-overwrite", op) for op in
+                                                  ("add", "sub", "mul", "truediv", "neg", "pow", "exp", "log",
+                                                   "tanh", "relu", "sigmoid")))),
+    Injector("it-sub-sign", "iterative", "lambda o: (1, -1)", "lambda o: (1, 1)", E(("wrong-derivative", "sub"))),
+    Injector("it-div-wrong", "iterative", "-self.data / other.data ** 2", "self.data / other.data ** 2",
+             E(("wrong-derivative", "truediv"))),
+    Injector("it-sub-forward", "iterative", "self.data - other.data, (self, other), \"-\"",
+             "other.data - self.data, (self, other), \"-\"", E(("forward-wrong", "sub"))),
+    Injector("it-no-zero-seed", "iterative", "        self.grad = 1\n", "", E(("grad-seed", None))),
+    Injector("it-bfs", "iterative", "order, seen, stack = [], set(), [(self, False)]\n        while stack:\n            node, done = stack.pop()",
+             "order, seen, stack = [], set(), [(self, False)]\n        while stack:\n            node, done = stack.pop(0)",
+             E(("topo-order", None))),
+]

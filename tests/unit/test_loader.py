@@ -1,0 +1,70 @@
+import json
+
+import nbformat
+import pytest
+
+from gradcheck.loader import SourceError, discover, read_submission, strip_ipython
+
+
+def test_ipython_syntax_is_neutralised_keeping_line_numbers():
+    src = "%matplotlib inline\nx = 1\n!pip install graphviz\nfiles = !ls\n    %time f()\n"
+    out = strip_ipython(src).splitlines()
+    assert len(out) == 5
+    assert out[0].startswith("pass") and out[1] == "x = 1" and out[2].startswith("pass")
+    assert out[3].startswith("files = None") and out[4].startswith("    pass")
+    compile(strip_ipython("if True:\n    %time 1\n"), "x", "exec")
+
+
+def test_cell_magic_makes_the_cell_inert():
+    assert all(line.startswith("#") for line in strip_ipython("%%time\nx = 1").splitlines())
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(SourceError, match="no such file"):
+        read_submission(tmp_path / "nope.py")
+
+
+def test_broken_notebook_names_the_file(tmp_path):
+    bad = tmp_path / "hw.ipynb"
+    bad.write_text("{ not json")
+    with pytest.raises(SourceError, match="hw.ipynb: not a valid notebook"):
+        read_submission(bad)
+
+
+def test_wrong_extension(tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("class Value: pass")
+    with pytest.raises(SourceError, match="not a Python file"):
+        read_submission(f)
+
+
+def test_notebook_cells_keep_their_index(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# hi"), nbformat.v4.new_code_cell("%matplotlib inline\nx = 1")]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    sub = read_submission(path)
+    assert [u.cell for u in sub.units] == [2]
+    loc = sub.locate(sub.units[0].filename, 2)
+    assert (loc.cell, loc.line, loc.text) == (2, 2, "x = 1")
+
+
+def test_folder_picks_the_file_defining_the_class(tmp_path):
+    (tmp_path / "helpers.py").write_text("def draw_dot(v):\n    pass\n")
+    (tmp_path / "engine.py").write_text("class Value:\n    def __add__(s, o): pass\n    def __mul__(s, o): pass\n")
+    assert read_submission(tmp_path).path.name == "engine.py"
+    assert discover(tmp_path) == [tmp_path / "engine.py"]
+
+
+def test_folder_without_a_class(tmp_path):
+    (tmp_path / "a.py").write_text("x = 1\n")
+    with pytest.raises(SourceError, match="no .py or .ipynb file in it defines a Value-like class"):
+        read_submission(tmp_path)
+
+
+def test_notebook_json_with_list_sources_is_scored(tmp_path):
+    doc = {"cells": [{"cell_type": "code", "source": ["class Value:\n", "    def __add__(s, o): pass\n"],
+                      "metadata": {}, "outputs": [], "execution_count": None}],
+           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "x.ipynb").write_text(json.dumps(doc))
+    assert discover(tmp_path) == [tmp_path / "x.ipynb"]
