@@ -56,9 +56,26 @@ def expression_dags(ops: list[str], max_leaves: int = 3, max_ops: int = 10) -> s
             values.append(_value(picked[0], [values[a] for a in picked[1]], picked[2]))
         if all(n.is_leaf for n in nodes):
             reject()  # no op is defined at these leaves (e.g. only log, all leaves negative)
+        _fold_dangling(table, nodes, values)
         return Graph(tuple(nodes))
 
     return dags()
+
+
+def _fold_dangling(table: list[Op], nodes: list[Node], values: list[float]) -> None:
+    """Make the output depend on every op result: a node nothing consumes would be checked for
+    nothing (its expected gradient is 0 whatever the subject does). Each dangling result is
+    combined into the output with a binary op from the pool, where one is defined there."""
+    binary = [op for op in table if op.arity == 2]
+    consumed = {a for n in nodes for a in n.args}
+    dangling = [i for i, n in enumerate(nodes[:-1]) if not n.is_leaf and i not in consumed]
+    for i in dangling:
+        out = len(nodes) - 1
+        for op in binary:
+            if in_domain(op, [values[out], values[i]], None):
+                nodes.append(apply(op.name, out, i))
+                values.append(_value(op, [values[out], values[i]], None))
+                break
 
 
 def _value(op: Op, operands: list[float], k: float | None) -> float:

@@ -47,7 +47,7 @@ class SubjectSession:
     # -- loading ------------------------------------------------------------------------
     def _send_load(self) -> dict:
         return self.client.request(
-            "load", units=self.submission.wire_units(), module=self.submission.module,
+            "load", timeout=self.client.limits.load_timeout, units=self.submission.wire_units(), module=self.submission.module,
             sys_path=self.submission.sys_path, as_main=self.submission.kind == "notebook",
             statement_timeout=self.client.limits.statement_timeout)
 

@@ -116,7 +116,12 @@ def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict
         expected = ctx.consensus.expected(graph)
         if expected is None:
             continue
-        if reply.get("error"):
+        error = reply.get("error")
+        if isinstance(error, dict) and error.get("stage") == "setup":
+            ctx.notes.append(f"local rule of {name}: skipped, the probe could not be set up "
+                             f"({error.get('type')}: {error.get('message', '')})")
+            return set(), {}, ran
+        if error:
             defects.add(WRONG)
             evidence.setdefault("error", str(reply["error"].get("type", "")) + ": "
                                 + str(reply["error"].get("message", "")))
@@ -174,6 +179,8 @@ def _finding(ctx, name, code, evidence, ran, heirs) -> Finding:
     location, stmt = _statement(ctx, op, code, ran)
     what = _WHAT[code].format(stmt=stmt or "grad = ...")
     message = f"`{op.method}`'s backward {what}; {_FIX[code]}."
+    if evidence.get("error"):
+        message = f"`{op.method}`'s backward raised {evidence['error']}."
     if heirs:
         message += " Inherited by " + ", ".join(f"`{h}`" for h in heirs) + "."
     return Finding(code, message, op=name, location=location, evidence=dict(evidence), inherited_by=heirs)

@@ -27,7 +27,8 @@ _ADDR_NO_RANDOMIZE = 0x0040000
 
 @dataclass
 class Limits:
-    request_timeout: float = 60.0  # wall clock for one request (loading included)
+    request_timeout: float = 60.0  # wall clock for one request
+    load_timeout: float = 180.0  # wall clock for loading: notebooks train networks at top level
     statement_timeout: float = 10.0  # one top-level statement of the submission
     output_bytes: int = 64_000  # captured output kept for the report
 

@@ -281,10 +281,17 @@ class Worker:
                 for leaf, g in zip(leaves, case["input_grads"]):
                     setattr(leaf, cfg.grad_attr, g)
                 setattr(out, cfg.grad_attr, case["upstream"])
-                res["closures"] = harness_backward(out, cfg, stop=leaves)
-                res["grads"] = [number(getattr(leaf, cfg.grad_attr, None)) for leaf in leaves]
+            except BaseException as exc:  # the probe could not be set up: not a verdict
+                res["error"] = dict(describe_exception(exc), stage="setup")
+                results.append(res)
+                continue
+            ran = []
+            try:
+                harness_backward(out, cfg, stop=leaves, ran=ran)
             except BaseException as exc:
-                res["error"] = describe_exception(exc)
+                res["error"] = dict(describe_exception(exc), stage="backward")
+            res["closures"] = ran
+            res["grads"] = [number(getattr(leaf, cfg.grad_attr, None)) for leaf in leaves]
             results.append(res)
         return {"results": results}
 
@@ -344,11 +351,11 @@ def topological(root, cfg, stop=()):
     return order
 
 
-def harness_backward(root, cfg, stop=None):
+def harness_backward(root, cfg, stop=None, ran=None):
     """gradcheck's own traversal: used for local rules (``stop`` = the op's inputs, gradients
     preset by the caller) and when the subject has no ``backward()`` (seeds the output with 1).
-    Returns the closures it ran, in order."""
-    ran = []
+    Appends the closures it runs to ``ran``, in order, as it goes."""
+    ran = [] if ran is None else ran
     if stop is None:
         stop = ()
         setattr(root, cfg.grad_attr, 1.0)

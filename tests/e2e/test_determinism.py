@@ -7,12 +7,12 @@ def _fingerprint(result):
 
 
 def test_same_subject_same_seed_same_counterexample(tmp_path, consensus):
-    # a subject whose bug only the end-to-end search finds: pow's rule is wrong only for |x| > 1.5
+    # a subject whose bug only the end-to-end search finds: pow's rule is wrong only for |x| > 2.2 (only the end-to-end search reaches that)
     from conftest import REFERENCE
 
     source = (REFERENCE / "correct_iterative.py").read_text()
     broken = source.replace('lambda o: (k * self.data ** (k - 1),)',
-                            'lambda o: (k * self.data ** (k - 1) * (1.5 if abs(self.data) > 1.5 else 1),)')
+                            'lambda o: (k * self.data ** (k - 1) * (1.5 if abs(self.data) > 2.2 else 1),)')
     assert broken != source
     path = tmp_path / "s.py"
     path.write_text(broken)
