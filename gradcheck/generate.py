@@ -31,9 +31,14 @@ def leaf_values() -> st.SearchStrategy[float]:
     return st.integers(-300, 300).map(lambda i: i / 100)
 
 
-def expression_dags(ops: list[str], max_leaves: int = 3, max_ops: int = 10) -> st.SearchStrategy[Graph]:
+def expression_dags(ops: list[str], max_leaves: int = 3, max_ops: int = 10,
+                    focus: str | None = None) -> st.SearchStrategy[Graph]:
+    """DAGs over ``ops``; ``focus`` names one op to use five times as often (the op under test
+    when the others are already known to be right)."""
     table = _validate(ops, max_leaves, max_ops)
-    weighted = [op for op in table for _ in range(op.weight)]
+    if focus is not None and focus not in ops:
+        raise ValueError(f"focus={focus!r} must be one of ops={ops!r}")
+    weighted = [op for op in table for _ in range(op.weight * (5 if op.name == focus else 1))]
 
     @st.composite
     def dags(draw) -> Graph:

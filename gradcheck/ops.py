@@ -32,6 +32,9 @@ class Op:
     constants: tuple[float, ...] = ()  # values of {k}; empty when the op takes none
     weight: int = 2  # relative frequency in generated graphs
     note: str = ""  # how learners usually build it, for messages
+    # the primitives learners usually build it from (micrograd: `a - b = a + (-b)`); only used
+    # to attribute a defect when the subject's structure cannot be observed
+    built_from: tuple[str, ...] = ()
     probe_inputs: tuple[float, ...] = field(default=(0.7, -1.3))
 
     @property
@@ -76,24 +79,27 @@ OPS: tuple[Op, ...] = (
     Op("add", 2, "{0} + {1}", "__add__", lambda a, b: a + b,
        lambda a, b: a + b, lambda a, b: a + b, weight=4),
     Op("radd", 1, "{k} + {0}", "__radd__", lambda a, k: k + a,
-       lambda a, k: k + a, lambda a, k: k + a, constants=(2.0, -1.5)),
+       lambda a, k: k + a, lambda a, k: k + a, constants=(2.0, -1.5), built_from=("add",)),
     Op("sub", 2, "{0} - {1}", "__sub__", lambda a, b: a - b,
-       lambda a, b: a - b, lambda a, b: a - b, weight=3, note="often a + (-b)"),
+       lambda a, b: a - b, lambda a, b: a - b, weight=3, note="often a + (-b)",
+       built_from=("add", "neg", "mul")),
     Op("rsub", 1, "{k} - {0}", "__rsub__", lambda a, k: k - a,
-       lambda a, k: k - a, lambda a, k: k - a, constants=(1.0, -2.5)),
+       lambda a, k: k - a, lambda a, k: k - a, constants=(1.0, -2.5), built_from=("add", "neg", "mul")),
     Op("mul", 2, "{0} * {1}", "__mul__", lambda a, b: a * b,
        lambda a, b: a * b, lambda a, b: a * b, weight=4),
     Op("rmul", 1, "{k} * {0}", "__rmul__", lambda a, k: k * a,
-       lambda a, k: k * a, lambda a, k: k * a, constants=(3.0, -0.5)),
+       lambda a, k: k * a, lambda a, k: k * a, constants=(3.0, -0.5), built_from=("mul",)),
     Op("neg", 1, "-{0}", "__neg__", lambda a: -a,
-       lambda a: -a, lambda a: -a, note="often a * -1"),
+       lambda a: -a, lambda a: -a, note="often a * -1", built_from=("mul",)),
     Op("truediv", 2, "{0} / {1}", "__truediv__", lambda a, b: a / b,
        lambda a, b: a / b, lambda a, b: a / b,
        domain=lambda a, b: _not_near_zero(b), weight=3, note="often a * b**-1",
+       built_from=("mul", "pow"),
        probe_inputs=(0.7, -1.3)),
     Op("rtruediv", 1, "{k} / {0}", "__rtruediv__", lambda a, k: k / a,
        lambda a, k: k / a, lambda a, k: k / a,
-       domain=lambda a, k: _not_near_zero(a), constants=(1.0, -2.0)),
+       domain=lambda a, k: _not_near_zero(a), constants=(1.0, -2.0),
+       built_from=("mul", "pow")),
     Op("pow", 1, "{0} ** {k}", "__pow__", lambda a, k: a**k,
        lambda a, k: a**k, lambda a, k: a**k,
        domain=_pow_domain, constants=(2, 3, -1, 0.5, -2.0, 1.5), weight=3,

@@ -23,9 +23,6 @@ from gradcheck.result import Result
 from gradcheck.sandbox.client import Limits, WorkerDied
 from gradcheck.session import SubjectSession
 
-_DIAGNOSES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated",
-              "topo-revisit", "topo-order", "topo-incomplete", "grad-seed", "no-backward"}
-
 
 @dataclass
 class Options:
@@ -85,7 +82,5 @@ def run_checks(ctx: CheckContext) -> None:
     forward_check(ctx)
     local_rule_check(ctx)
     traversal_check(ctx)
-    failures = end_to_end_check(ctx)
-    explained = any(f.code in _DIAGNOSES for f in ctx.findings)
-    failure_findings(ctx, failures, explained)
+    failure_findings(ctx, end_to_end_check(ctx))
     robustness_check(ctx)

@@ -32,6 +32,10 @@ class CheckContext:
     faulty_ops: set[str] = field(default_factory=set)
     forward_faulty: set[str] = field(default_factory=set)  # ops that compute the wrong data
     findings: list[Finding] = field(default_factory=list)
+    # which direct observations were possible; where not, failures are fingerprinted instead
+    observed_rules: bool = False
+    composite_ops: set[str] = field(default_factory=set)  # ops whose backward runs several closures
+    observed_traversal: bool = False
 
     @property
     def caps(self):

@@ -71,6 +71,7 @@ def local_rule_check(ctx: CheckContext) -> None:
         ctx.notes.append("local rules: skipped, no per-node backward closure or inputs attribute "
                          "was found; only end-to-end gradients were checked")
         return
+    ctx.observed_rules = True
     verdicts: dict[str, tuple[set[str], dict]] = {}
     closures: dict[str, set[tuple]] = {}
     for op in OPS:
@@ -86,6 +87,8 @@ def local_rule_check(ctx: CheckContext) -> None:
             continue
         defects, evidence, ran = _judge(ctx, op.name, graphs, replies)
         closures[op.name] = ran
+        if len(ran) > 1:
+            ctx.composite_ops.add(op.name)
         if defects:
             verdicts[op.name] = (defects, evidence)
     _report(ctx, verdicts, closures)

@@ -61,6 +61,10 @@ def traversal_check(ctx: CheckContext) -> None:
         ctx.findings.append(Finding(died.kind, f"backward() {died.detail}",
                                     evidence={"while": "traversal check"}))
         return
+    ctx.observed_traversal = any(run.calls for run in runs) or all(run.inputs for run in runs)
+    if not ctx.observed_traversal:
+        ctx.notes.append("traversal: no closure call could be observed (read-only attributes?)")
+        return
     seen: dict[str, Finding] = {}
     for graph, run in zip(graphs, runs, strict=True):
         for finding in _judge(ctx, graph, run):

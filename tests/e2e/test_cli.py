@@ -2,9 +2,9 @@ import json
 import subprocess
 import sys
 
-from conftest import REFERENCE
-
 from gradcheck.cli import main
+
+from conftest import REFERENCE
 
 
 def run_cli(*args):

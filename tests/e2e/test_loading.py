@@ -2,9 +2,10 @@
 
 import nbformat
 import pytest
-from conftest import REFERENCE
 
 from gradcheck.runner import Options, check_path
+
+from conftest import REFERENCE
 
 CORRECT = (REFERENCE / "correct_full.py").read_text()
 CLASS_ONLY = CORRECT.split('"""', 2)[2]

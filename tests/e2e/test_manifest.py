@@ -1,9 +1,10 @@
 """The harness reproduces reference_impls/manifest.toml exactly: verdicts and (code, op) sets."""
 
 import pytest
-from conftest import REFERENCE, actual_codes, expected_codes, manifest
 
 from gradcheck.runner import Options, check_path
+
+from conftest import REFERENCE, actual_codes, expected_codes, manifest
 
 ENTRIES = manifest()
 

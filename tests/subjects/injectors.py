@@ -12,6 +12,7 @@ from conftest import REFERENCE
 DESIGNS = {
     "closure": (REFERENCE / "correct_full.py").read_text(),
     "iterative": (REFERENCE / "correct_iterative.py").read_text(),
+    "tape": (REFERENCE / "correct_tape.py").read_text(),
 }
 
 
@@ -67,6 +68,21 @@ REGISTRY = [
              "self.grad = s * (1 - s)", E(("grad-overwrite", "sigmoid"), ("missing-chain-factor", "sigmoid"))),
     Injector("topo-no-visited", "closure", "            if v not in visited:\n                visited.add(v)\n",
              "            if True:\n", E(("topo-revisit", None))),
+    Injector("topo-visited-per-call", "closure",
+             "        topo, visited = [], set()\n\n        def build_topo(v):\n",
+             "        topo = []\n\n        def build_topo(v):\n            visited = set()\n",
+             E(("topo-revisit", None))),
+    Injector("topo-recursive-children", "closure",
+             "        build_topo(self)\n        self.grad = 1.0\n        for v in reversed(topo):\n            v._backward()",
+             "        def push(v):\n            v._backward()\n            for child in v._prev:\n                push(child)\n"
+             "        self.grad = 1.0\n        push(self)",
+             E(("topo-revisit", None))),
+    Injector("topo-recursive-children-visited", "closure",
+             "        build_topo(self)\n        self.grad = 1.0\n        for v in reversed(topo):\n            v._backward()",
+             "        done = set()\n\n        def push(v):\n            if v in done:\n                return\n"
+             "            done.add(v)\n            v._backward()\n            for child in v._prev:\n                push(child)\n"
+             "        self.grad = 1.0\n        push(self)",
+             E(("topo-order", None))),
     Injector("topo-not-reversed", "closure", "for v in reversed(topo):", "for v in topo:",
              E(("topo-order", None))),
     Injector("no-seed", "closure", "        self.grad = 1.0\n        for v in reversed(topo):",
@@ -87,4 +103,21 @@ REGISTRY = [
     Injector("it-bfs", "iterative", "order, seen, stack = [], set(), [(self, False)]\n        while stack:\n            node, done = stack.pop()",
              "order, seen, stack = [], set(), [(self, False)]\n        while stack:\n            node, done = stack.pop(0)",
              E(("topo-order", None))),
+    # --- tape design (nothing to instrument: diagnosed by op-by-op search and fingerprinting) ---
+    Injector("tape-mul-overwrite", "tape", "                    parent.grad += local * node.grad",
+             "                    if node._rule[0] == '*':\n                        parent.grad = local * node.grad\n"
+             "                    else:\n                        parent.grad += local * node.grad",
+             E(("grad-overwrite", "mul"))),
+    Injector("tape-tanh-missing-factor", "tape", "                    parent.grad += local * node.grad",
+             "                    parent.grad += local * (1 if node._rule[0] == 'tanh' else node.grad)",
+             E(("missing-chain-factor", "tanh"))),
+    Injector("tape-exp-not-propagated", "tape", 'return Var(e, ("exp", ((self, e),)))',
+             'return Var(e, ("exp", ()))', E(("grad-not-propagated", "exp"))),
+    Injector("tape-log-wrong", "tape", '("log", ((self, 1 / self.data),))',
+             '("log", ((self, 1 / self.data ** 2),))', E(("gradient-mismatch", "log"))),
+    Injector("tape-no-visited", "tape", "            elif id(node) not in seen:", "            else:",
+             E(("topo-revisit", None))),
+    Injector("tape-not-reversed", "tape", "for node in reversed(order):", "for node in order:",
+             E(("topo-order", None))),
+    Injector("tape-no-seed", "tape", "        self.grad = 1.0\n", "", E(("grad-seed", None))),
 ]
