@@ -38,7 +38,9 @@ class Capabilities:
         return [name for name, ok in self.ops.items() if ok]
 
     def to_json(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        del data["methods"]  # source positions: internal, shown through findings' locations
+        return data
 
 
 def choose_class(classes: list[dict], wanted: str | None) -> tuple[dict | None, str]:

@@ -44,11 +44,45 @@ def build_parser() -> argparse.ArgumentParser:
                        help="random seed; without it every run is derandomized and identical")
     check.add_argument("--python", metavar="PATH",
                        help="interpreter that runs the submission (default: this one)")
-    check.add_argument("--timeout", type=_positive(float), default=60.0,
-                       help="seconds one request to the submission may take (default 60)")
-    check.add_argument("--statement-timeout", type=_positive(float), default=10.0,
-                       help="seconds one top-level statement may take while loading (default 10)")
+    add_limit_options(check)
     return parser
+
+
+def add_limit_options(parser: argparse.ArgumentParser) -> None:
+    """The sandbox limits, one option each, defaults from ``Limits``."""
+    d = Limits()
+    g = parser.add_argument_group("sandbox limits")
+    g.add_argument("--timeout", type=_positive(float), default=d.request_timeout,
+                   help=f"seconds one request to the submission may take (default {d.request_timeout:g})")
+    g.add_argument("--load-timeout", type=_positive(float), default=d.load_timeout,
+                   help=f"seconds loading may take in all (default {d.load_timeout:g})")
+    g.add_argument("--statement-timeout", type=_positive(float), default=d.statement_timeout,
+                   help=f"seconds one top-level statement may take (default {d.statement_timeout:g})")
+    g.add_argument("--load-budget", type=_positive(float), default=d.load_budget,
+                   help=f"seconds of loading after which only definitions run (default {d.load_budget:g})")
+    g.add_argument("--cpu-seconds", type=_positive(int), default=d.cpu_seconds,
+                   help=f"CPU seconds for the submission's process (default {d.cpu_seconds})")
+    g.add_argument("--memory-mb", type=_positive(int), default=d.memory_mb,
+                   help=f"address space in MB (default {d.memory_mb})")
+    g.add_argument("--max-processes", type=_positive(int), default=d.max_processes,
+                   help=f"processes the submission may have (default {d.max_processes})")
+    g.add_argument("--file-size-mb", type=_positive(int), default=d.file_size_mb,
+                   help=f"largest file it may write, in MB (default {d.file_size_mb})")
+    g.add_argument("--output-bytes", type=_positive(int), default=d.output_bytes,
+                   help=f"printed output kept for the report (default {d.output_bytes})")
+    g.add_argument("--allow-network", action="store_true", help="let the submission use the network")
+    g.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
+                   help="let the class use this library (default forbidden: "
+                        + ", ".join(d.forbidden_imports) + ")")
+
+
+def limits_from(args: argparse.Namespace) -> Limits:
+    return Limits(
+        request_timeout=args.timeout, load_timeout=args.load_timeout,
+        statement_timeout=args.statement_timeout, load_budget=args.load_budget,
+        cpu_seconds=args.cpu_seconds, memory_mb=args.memory_mb, max_processes=args.max_processes,
+        file_size_mb=args.file_size_mb, output_bytes=args.output_bytes, network=args.allow_network,
+        forbidden_imports=tuple(m for m in Limits().forbidden_imports if m not in args.allow_import))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     options = Options(class_name=args.class_name, backward=args.backward, python=args.python,
                       settings=CheckSettings(examples=args.examples, seed=args.seed),
-                      limits=Limits(request_timeout=args.timeout, statement_timeout=args.statement_timeout))
+                      limits=limits_from(args))
     results: list[Result] = []
     try:
         for path in expand_paths(args.paths, args.class_name):

@@ -30,6 +30,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "timeout": (ERROR, "the subject's code hung"),
     "memory-limit": (ERROR, "the subject's code exhausted memory"),
     "crash": (ERROR, "the subject's code died"),
+    # gradcheck's addition to SPEC's catalogue: the class computes with a library the policy
+    # forbids (e.g. torch), so its gradients are not its own.
+    "forbidden-import": (ERROR, "the class uses a forbidden library to compute its results"),
 }
 
 

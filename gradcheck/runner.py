@@ -14,6 +14,7 @@ from gradcheck.checks import CheckContext, CheckSettings
 from gradcheck.checks.basics import capability_findings, forward_check
 from gradcheck.checks.end_to_end import end_to_end_check, failure_findings
 from gradcheck.checks.local_rules import local_rule_check
+from gradcheck.checks.policy import import_policy_check
 from gradcheck.checks.robustness import robustness_check
 from gradcheck.checks.traversal import traversal_check
 from gradcheck.findings import Finding
@@ -53,27 +54,27 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
                      subject: str | None = None) -> Result:
     result = Result(subject=subject or str(submission.path))
     consensus = consensus or Consensus.default()
-    with SubjectSession(submission, options.class_name, options.backward, options.python,
-                        options.limits) as session:
+    agreed_before, discarded_before = consensus.agreed, consensus.discarded.copy()
+    session = SubjectSession(submission, options.class_name, options.backward, options.python,
+                             options.limits)
+    with session:
         report = session.load()
         result.notes.extend(report.notes)
-        if report.caps is None:
-            result.findings = report.findings
-            result.output = session.client.captured_output()
-            return result
-        if submission.kind != "module":
-            result.subject = f"{result.subject} ({report.caps.class_name})"
-        ctx = CheckContext(session=session, consensus=consensus, settings=options.settings)
-        try:
-            run_checks(ctx)
-        except WorkerDied as died:  # a death the checks did not attribute themselves
-            ctx.findings.append(Finding(died.kind, f"the submission's code {died.detail}"))
-        result.findings = ctx.findings
-        result.notes.extend(ctx.notes)
-        result.stats = dict(ctx.stats, oracle_agreed=consensus.agreed,
-                            oracle_discarded=dict(consensus.discarded))
-        result.capabilities = report.caps.to_json()
-        result.output = session.client.captured_output()
+        result.findings.extend(report.findings)
+        if report.caps is not None:
+            if submission.kind != "module":
+                result.subject = f"{result.subject} ({report.caps.class_name})"
+            ctx = CheckContext(session=session, consensus=consensus, settings=options.settings,
+                               findings=result.findings)
+            try:
+                run_checks(ctx)
+            except WorkerDied as died:  # a death the checks did not attribute themselves
+                ctx.findings.append(Finding(died.kind, f"the submission's code {died.detail}"))
+            result.notes.extend(ctx.notes)
+            result.stats = dict(ctx.stats, oracle_agreed=consensus.agreed - agreed_before,
+                                oracle_discarded=dict(consensus.discarded - discarded_before))
+            result.capabilities = report.caps.to_json()
+    result.output = session.client.captured_output()  # complete only once the worker is gone
     return result
 
 
@@ -84,3 +85,4 @@ def run_checks(ctx: CheckContext) -> None:
     traversal_check(ctx)
     failure_findings(ctx, end_to_end_check(ctx))
     robustness_check(ctx)
+    import_policy_check(ctx)

@@ -7,10 +7,11 @@ that was running can record a finding naming what it was doing.
 
 from __future__ import annotations
 
+import platform
 from dataclasses import dataclass
 
 from gradcheck.capabilities import Capabilities, choose_class, decide
-from gradcheck.findings import Finding
+from gradcheck.findings import WARNING, Finding
 from gradcheck.graph import Graph
 from gradcheck.loader import Submission
 from gradcheck.observe import GraphRun, SubjectError
@@ -36,6 +37,8 @@ class SubjectSession:
         self.client = WorkerClient(python=python, limits=limits)
         self.caps: Capabilities | None = None
         self.unit_errors: list[dict] = []
+        self.modules_after_load: list[str] = []
+        self.dead = False  # the worker could not be brought back; every request now fails
 
     def __enter__(self) -> SubjectSession:
         self.client.start()
@@ -44,80 +47,100 @@ class SubjectSession:
     def __exit__(self, *exc) -> None:
         self.client.close()
 
+    @property
+    def limits(self) -> Limits:
+        return self.client.limits
+
     # -- loading ------------------------------------------------------------------------
     def _send_load(self) -> dict:
+        lim = self.limits
         return self.client.request(
-            "load", timeout=self.client.limits.load_timeout, units=self.submission.wire_units(), module=self.submission.module,
-            sys_path=self.submission.sys_path, as_main=self.submission.kind == "notebook",
-            statement_timeout=self.client.limits.statement_timeout)
+            "load", timeout=lim.load_timeout, units=self.submission.wire_units(),
+            module=self.submission.module, sys_path=self.submission.sys_path,
+            as_main=self.submission.kind == "notebook", statement_timeout=lim.statement_timeout,
+            load_budget=lim.load_budget)
 
     def load(self) -> LoadReport:
-        notes: list[str] = []
         try:
             reply = self._send_load()
         except WorkerDied as died:
-            self.client.start()
-            return LoadReport(None, [self._died_finding(died, "loading the submission")], notes)
+            return LoadReport(None, [self._died_finding(died, "loading the submission")], [])
         if "fatal" in reply:
             err = SubjectError.parse(reply["fatal"])
             return LoadReport(None, [Finding("load-error", f"could not import the submission: {err}",
-                                             location=self._locate(err.where))], notes)
-        for unit in reply.get("units", []):
-            for raw in unit.get("errors", []):
-                self.unit_errors.append({"label": unit.get("label"), **raw})
-        facts, problem = choose_class(reply.get("classes", []), self.class_name)
+                                             location=self._locate(err.where))], [])
+        for unit in reply.get("units") or []:
+            for raw in unit.get("errors") or []:
+                if isinstance(raw, dict):
+                    self.unit_errors.append({"label": unit.get("label"), **raw})
+        self.modules_after_load = [m for m in reply.get("modules") or [] if isinstance(m, str)]
+        facts, problem = choose_class(reply.get("classes") or [], self.class_name)
         if facts is None:
-            return LoadReport(None, [self._load_error(problem)], notes)
+            return LoadReport(None, [self._load_error(problem)], [])
         try:
             inspected = self.client.request("inspect", **{"class": facts["name"]})
         except WorkerDied as died:
-            self.client.start()
-            return LoadReport(None, [self._died_finding(died, "inspecting the class")], notes)
+            return LoadReport(None, [self._died_finding(died, "inspecting the class")], [])
         if "fatal" in inspected:
             err = SubjectError.parse(inspected["fatal"])
             return LoadReport(None, [self._load_error(
                 f"class {facts['name']} could not be used: building {facts['name']}(0.75) and "
-                f"combining two of them raised {err}")], notes)
+                f"combining two of them raised {err}")], [])
         self.caps = decide(facts, inspected, self.backward_name)
-        for e in self.unit_errors:
-            notes.append(f"{e['label']}: {e.get('type')}: {e.get('message', '')} (ignored; loading went on)")
-        return LoadReport(self.caps, [], notes)
+        return LoadReport(self.caps, self._statement_findings(), self._statement_notes())
+
+    def _statement_notes(self) -> list[str]:
+        return [f"{e['label']}: {e.get('type')}: {e.get('message', '')} (ignored; loading went on)"
+                for e in self.unit_errors if e.get("type") not in ("StatementTimeout", "Skipped")]
+
+    def _statement_findings(self) -> list[Finding]:
+        """A top-level statement that had to be stopped is worth a warning (notebooks train
+        networks at top level), not a failure: the class itself loaded."""
+        slow = [e for e in self.unit_errors if e.get("type") == "StatementTimeout"]
+        if not slow:
+            return []
+        first = slow[0]
+        return [Finding("timeout", f"{len(slow)} top-level statement(s) ran longer than "
+                        f"{self.limits.statement_timeout:g}s while loading and were stopped "
+                        f"(first: {first['label']}, line {first.get('statement')})", severity=WARNING,
+                        location=self._locate(first.get("where")), evidence={"while": "loading"})]
 
     def _load_error(self, problem: str) -> Finding:
         """A load-error that also says which statements failed, since that is usually why."""
-        message = problem
-        evidence = {}
         syntax = [e for e in self.unit_errors if e.get("type") == "SyntaxError"]
         if syntax:
             first = syntax[0]
             loc = self._locate(first.get("where"))
             message = f"{loc}: SyntaxError: {first.get('message')}; {problem}"
             if any(h in (first.get("message") or "") for h in _NEWER_PYTHON_HINTS):
-                import platform
-
                 message += (f". If this code runs for you, it may need a newer Python than the "
                             f"{platform.python_version()} gradcheck used (nested quotes in f-strings "
                             "need 3.12): run gradcheck with --python pointing at that interpreter")
-            return Finding("load-error", message, location=loc, evidence=evidence)
+            return Finding("load-error", message, location=loc)
+        evidence = {}
         if self.unit_errors:
             evidence["statements_that_failed"] = [
                 f"{e['label']}: {e.get('type')}: {e.get('message', '')}" for e in self.unit_errors[:10]]
-        return Finding("load-error", message, evidence=evidence)
+        return Finding("load-error", problem, evidence=evidence)
 
     def _locate(self, where):
-        if not where:
+        if not where or not isinstance(where, list | tuple) or len(where) != 2:
             return None
         return self.submission.locate(where[0], where[1])
 
     def _died_finding(self, died: WorkerDied, doing: str) -> Finding:
-        code = "timeout" if died.kind == "timeout" else "crash"
-        return Finding(code, f"the submission's code {'hung' if code == 'timeout' else 'died'} while "
-                             f"gradcheck was {doing}: {died.detail}", evidence={"while": doing})
+        verb = {"timeout": "hung", "memory-limit": "ran out of memory"}.get(died.kind, "died")
+        return Finding(died.kind, f"the submission's code {verb} while gradcheck was {doing}: "
+                                  f"it {died.detail}", evidence={"while": doing})
 
     def restart(self) -> None:
-        """Bring a fresh worker back to the loaded state after a death."""
-        self.client.start()
-        self._send_load()
+        """Bring a fresh worker back to the loaded state after a death; if even loading now
+        fails, the session is dead and every later request fails at once."""
+        try:
+            self.client.start()
+            self._send_load()
+        except (WorkerDied, OSError):
+            self.dead = True
 
     # -- requests -----------------------------------------------------------------------
     def _api(self) -> dict:
@@ -132,21 +155,43 @@ class SubjectSession:
         reply = self._request("run", graphs=wire, grads=grads and self.caps.grad_attr is not None,
                               backward=backward, instrument=instrument, **self._api())
         results = reply.get("results") if isinstance(reply.get("results"), list) else []
-        return [GraphRun.parse(results[i] if i < len(results) else None, len(w))
+        runs = [GraphRun.parse(results[i] if i < len(results) else None, len(w))
                 for i, w in enumerate(wire)]
+        self._raise_on_memory([r.error for r in runs])
+        return runs
 
     def local_rule(self, cases: list[dict]) -> list[dict]:
         reply = self._request("local_rule", cases=cases, **self._api())
         results = reply.get("results") if isinstance(reply.get("results"), list) else []
-        return [results[i] if i < len(results) and isinstance(results[i], dict) else {}
-                for i in range(len(cases))]
+        out = [results[i] if i < len(results) and isinstance(results[i], dict) else {}
+               for i in range(len(cases))]
+        self._raise_on_memory([SubjectError.parse(r["error"]) for r in out if r.get("error")])
+        return out
+
+    def imported_modules(self) -> list[str]:
+        reply = self._request("modules")
+        return [m for m in reply.get("modules") or [] if isinstance(m, str)]
+
+    def _raise_on_memory(self, errors) -> None:
+        """A MemoryError is the memory limit at work, not an exception of the subject's own:
+        the worker's state is suspect afterwards, so it is replaced."""
+        if any(e is not None and e.type == "MemoryError" for e in errors):
+            self.client.kill()
+            self.restart()
+            raise WorkerDied("memory-limit", f"exceeded the memory limit ({self.limits.memory_mb} MB)")
 
     def _request(self, command: str, **fields) -> dict:
+        if self.dead:
+            raise WorkerDied("crash", "could not be restarted after an earlier failure")
         try:
             reply = self.client.request(command, **fields)
         except WorkerDied:
             self.restart()
             raise
         if "fatal" in reply:
-            raise WorkerDied("crash", str(SubjectError.parse(reply["fatal"])))
+            err = SubjectError.parse(reply["fatal"])
+            self.client.kill()
+            self.restart()
+            kind = "memory-limit" if err.type == "MemoryError" else "crash"
+            raise WorkerDied(kind, f"broke the worker ({err})")
         return reply

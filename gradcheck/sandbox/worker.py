@@ -12,10 +12,12 @@ verdict: everything it sends is checked and judged by the trusted process.
 
 import ast
 import json
+import numbers
 import os
 import signal
 import struct
 import sys
+import time
 import types
 
 # ---------------------------------------------------------------------------------- framing
@@ -89,13 +91,16 @@ def describe_exception(exc):
 
 
 def number(x):
-    """A subject's number as a float, or an error description (never trusted as-is)."""
+    """A subject's number as a float, or an error description (never trusted as-is). Only real
+    numbers count (numpy's included); an object that merely converts itself is not one."""
     if type(x) in (int, float, bool):
         return float(x)
-    try:
-        return float(x)
-    except BaseException as exc:
-        return {"error": "not-a-number", "type": type(x).__name__, "message": _safe_str(exc)}
+    if isinstance(x, numbers.Real):
+        try:
+            return float(x)
+        except BaseException as exc:
+            return {"error": "not-a-number", "type": type(x).__name__, "message": _safe_str(exc)}
+    return {"error": "not-a-number", "type": _safe_str(type(x).__name__, 80)}
 
 
 def code_id(fn):
@@ -135,6 +140,7 @@ class Worker:
     def __init__(self):
         self.namespace = None
         self.module_name = "submission"
+        self.definitions_only_after = float("inf")
 
     # ---- loading ---------------------------------------------------------------------
     def load(self, req):
@@ -151,10 +157,15 @@ class Worker:
             sys.modules[self.module_name] = module
         self.namespace = module.__dict__
         budget = float(req.get("statement_timeout", 10.0))
+        self.definitions_only_after = time.monotonic() + float(req.get("load_budget", 30.0))
         units = []
         for unit in req["units"]:
             units.append({"label": unit["label"], "errors": self._exec_unit(unit, budget)})
-        return {"units": units, "classes": self._candidate_classes()}
+        return {"units": units, "classes": self._candidate_classes(), "modules": sorted(sys.modules)}
+
+    def modules(self, req):
+        """Which modules are imported now (the trusted side checks its forbidden list)."""
+        return {"modules": sorted(sys.modules)}
 
     def _load_module(self, spec):
         import importlib
@@ -166,7 +177,8 @@ class Worker:
             return {"fatal": describe_exception(exc)}
         self.module_name = module.__name__
         self.namespace = vars(module)
-        return {"units": [], "classes": self._candidate_classes(only=attr or None)}
+        return {"units": [], "classes": self._candidate_classes(only=attr or None),
+                "modules": sorted(sys.modules)}
 
     def _exec_unit(self, unit, budget):
         """Run a cell or file one top-level statement at a time, carrying on after errors:
@@ -179,6 +191,11 @@ class Worker:
                      "text": _safe_str(exc.text or "", 200).rstrip()}]
         errors = []
         for stmt in tree.body:
+            if time.monotonic() > self.definitions_only_after and not _is_definition(stmt):
+                errors.append({"type": "Skipped", "message": "loading time budget used up; only "
+                               "definitions still run", "where": [unit["filename"], stmt.lineno],
+                               "statement": stmt.lineno})
+                continue
             code = compile(ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec")
             signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, budget)
@@ -403,6 +420,17 @@ class TopoRecorder:
 
 # ------------------------------------------------------------------------------ reflection
 
+def _is_definition(stmt):
+    """What a notebook needs from a cell to define and extend a class: defs, classes, imports,
+    and assignments to attributes (``Value.__radd__ = radd``) -- not demos or training loops."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(stmt, ast.Assign):
+        return all(isinstance(t, ast.Attribute) for t in stmt.targets) or not any(
+            isinstance(n, ast.Call) for n in ast.walk(stmt.value))
+    return False
+
+
 def _own_attrs(cls):
     names = set()
     for klass in cls.__mro__[:-1]:
@@ -488,7 +516,7 @@ def main():
     replies = os.fdopen(write_fd, "wb", buffering=0)
     worker = Worker()
     handlers = {"load": worker.load, "inspect": worker.inspect, "run": worker.run,
-                "local_rule": worker.local_rule}
+                "local_rule": worker.local_rule, "modules": worker.modules}
     while True:
         req = read_frame(requests)
         if req is None or req.get("command") == "shutdown":
