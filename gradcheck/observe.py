@@ -51,6 +51,7 @@ class GraphRun:
 
     data: list[float | None]
     grads: list[float | None] | None = None
+    data_types: dict[int, str] = field(default_factory=dict)  # nodes whose data is not a number
     error: SubjectError | None = None
     calls: list[tuple[int, float | None]] = field(default_factory=list)
     inputs: list[list[int]] = field(default_factory=list)  # subject graph structure (all nodes)
@@ -61,6 +62,9 @@ class GraphRun:
         if not isinstance(raw, dict):
             return cls(data=[None] * n_nodes, error=SubjectError("MalformedReply", "no result"))
         run = cls(data=number_list(raw.get("data"), n_nodes))
+        if isinstance(raw.get("data"), list):
+            run.data_types = {i: str(d.get("type", "?"))[:60] for i, d in enumerate(raw["data"][:n_nodes])
+                              if isinstance(d, dict)}
         if "grads" in raw:
             run.grads = number_list(raw.get("grads"), n_nodes)
         if raw.get("error") is not None:

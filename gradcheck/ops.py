@@ -109,14 +109,16 @@ OPS: tuple[Op, ...] = (
     Op("log", 1, "{0}.log()", "log", math.log,
        lambda a: a.log(), lambda a: _sym().log(a), domain=lambda a: a >= 0.05,
        probe_inputs=(1.7,)),
+    # tanh and sigmoid saturate long before |x| = 20; beyond it, the exp formulas learners are
+    # taught overflow, which says nothing about their gradients.
     Op("tanh", 1, "{0}.tanh()", "tanh", math.tanh,
-       lambda a: a.tanh(), lambda a: _sym().tanh(a), weight=3),
+       lambda a: a.tanh(), lambda a: _sym().tanh(a), domain=lambda a: abs(a) <= 20, weight=3),
     Op("relu", 1, "{0}.relu()", "relu", lambda a: max(0.0, a),
        lambda a: a.relu(), lambda a: _sym().Piecewise((0, a < 0), (a, True)),
        # The kink at 0 has no derivative; stay clear of it by more than any difference step.
        domain=lambda a: abs(a) >= 1e-3, probe_inputs=(0.7,)),
     Op("sigmoid", 1, "{0}.sigmoid()", "sigmoid", _sigmoid,
-       lambda a: a.sigmoid(), lambda a: 1 / (1 + _sym().exp(-a))),
+       lambda a: a.sigmoid(), lambda a: 1 / (1 + _sym().exp(-a)), domain=lambda a: abs(a) <= 20),
 )
 
 OPS_BY_NAME: dict[str, Op] = {op.name: op for op in OPS}

@@ -69,7 +69,7 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
             try:
                 run_checks(ctx)
             except WorkerDied as died:  # a death the checks did not attribute themselves
-                ctx.findings.append(Finding(died.kind, f"the submission's code {died.detail}"))
+                ctx.record_death(died, "checking")
             result.notes.extend(ctx.notes)
             result.stats = dict(ctx.stats, oracle_agreed=consensus.agreed - agreed_before,
                                 oracle_discarded=dict(consensus.discarded - discarded_before))

@@ -17,6 +17,7 @@ from gradcheck.loader import Submission
 from gradcheck.observe import GraphRun, SubjectError
 from gradcheck.sandbox.client import Limits, WorkerClient, WorkerDied
 
+MAX_KILLER_STATEMENTS = 3
 _NEWER_PYTHON_HINTS = ("f-string: expecting", "f-string: unmatched", "type parameter", "invalid syntax")
 
 
@@ -39,6 +40,7 @@ class SubjectSession:
         self.unit_errors: list[dict] = []
         self.modules_after_load: list[str] = []
         self.dead = False  # the worker could not be brought back; every request now fails
+        self.skipped: set[tuple[int, int]] = set()  # (unit, statement) that killed the worker
 
     def __enter__(self) -> SubjectSession:
         self.client.start()
@@ -58,11 +60,27 @@ class SubjectSession:
             "load", timeout=lim.load_timeout, units=self.submission.wire_units(),
             module=self.submission.module, sys_path=self.submission.sys_path,
             as_main=self.submission.kind == "notebook", statement_timeout=lim.statement_timeout,
-            load_budget=lim.load_budget)
+            load_budget=lim.load_budget, progress=str(self.client.progress_path),
+            skip=sorted(self.skipped))
+
+    def _load_skipping_killers(self) -> dict:
+        """Load; if a top-level statement kills the worker (``os._exit`` at import, a crash in
+        C code), restart and load again without that statement -- a few times at most."""
+        for _ in range(MAX_KILLER_STATEMENTS):
+            self.client.progress_path.unlink(missing_ok=True)
+            try:
+                return self._send_load()
+            except WorkerDied:
+                killer = self.client.read_progress()
+                if killer is None or killer in self.skipped:
+                    raise
+                self.skipped.add(killer)
+                self.client.start()
+        return self._send_load()
 
     def load(self) -> LoadReport:
         try:
-            reply = self._send_load()
+            reply = self._load_skipping_killers()
         except WorkerDied as died:
             return LoadReport(None, [self._died_finding(died, "loading the submission")], [])
         if "fatal" in reply:
@@ -96,14 +114,19 @@ class SubjectSession:
     def _statement_findings(self) -> list[Finding]:
         """A top-level statement that had to be stopped is worth a warning (notebooks train
         networks at top level), not a failure: the class itself loaded."""
-        slow = [e for e in self.unit_errors if e.get("type") == "StatementTimeout"]
-        if not slow:
-            return []
-        first = slow[0]
-        return [Finding("timeout", f"{len(slow)} top-level statement(s) ran longer than "
-                        f"{self.limits.statement_timeout:g}s while loading and were stopped "
-                        f"(first: {first['label']}, line {first.get('statement')})", severity=WARNING,
-                        location=self._locate(first.get("where")), evidence={"while": "loading"})]
+        findings = []
+        for kind, code, what in (("StatementTimeout", "timeout", f"ran longer than "
+                                  f"{self.limits.statement_timeout:g}s and were stopped"),
+                                 ("Killed", "crash", "killed the interpreter and were skipped")):
+            hit = [e for e in self.unit_errors if e.get("type") == kind]
+            if hit:
+                first = hit[0]
+                findings.append(Finding(
+                    code, f"{len(hit)} top-level statement(s) {what} while loading (first: "
+                    f"{first['label']}, line {first.get('statement')}); the class was checked "
+                    "without them", severity=WARNING, location=self._locate(first.get("where")),
+                    evidence={"while": "loading"}))
+        return findings
 
     def _load_error(self, problem: str) -> Finding:
         """A load-error that also says which statements failed, since that is usually why."""
@@ -140,6 +163,7 @@ class SubjectSession:
             self.client.start()
             self._send_load()
         except (WorkerDied, OSError):
+            self.client.kill()
             self.dead = True
 
     # -- requests -----------------------------------------------------------------------

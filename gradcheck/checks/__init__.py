@@ -35,11 +35,31 @@ class CheckContext:
     # which direct observations were possible; where not, failures are fingerprinted instead
     observed_rules: bool = False
     composite_ops: set[str] = field(default_factory=set)  # ops whose backward runs several closures
+    backward_broken: bool = False  # backward() hung or died: later checks leave it alone
     observed_traversal: bool = False
 
     @property
     def caps(self):
         return self.session.caps
+
+    def record_death(self, died, doing: str, op: str | None = None, case: str | None = None) -> None:
+        """One finding per kind of death and op: a backward() that hangs hangs in every check
+        that calls it, and saying so once (listing where) is clearer than once per check."""
+        for f in self.findings:
+            if (f.code, f.op) == (died.kind, op):
+                f.evidence.setdefault("also_while", []).append(doing)
+                return
+        what = {"timeout": "hung", "memory-limit": "ran out of memory"}.get(died.kind, "died")
+        subject = f"`{op}`" if op else "the submission's code"
+        evidence = {"while": doing}
+        if case:
+            evidence["case"] = case
+        self.findings.append(Finding(died.kind, f"{subject} {what} during {doing}: it {died.detail}",
+                                     op=op, evidence=evidence))
+        if op:
+            self.faulty_ops.add(op)
+        if "backward()" in doing:
+            self.backward_broken = True
 
     def method_location(self, method: str) -> Location | None:
         """Where the subject's class defines ``method`` (e.g. ``__mul__``)."""

@@ -40,8 +40,9 @@ def capability_findings(ctx: CheckContext) -> None:
         runs = ctx.session.run([], grads=False, wire=coercion)
         caps.number_coercion = all(r.error is None and r.data[-1] == want
                                    for r, want in zip(runs, (2.75, 1.5), strict=True))
-    except WorkerDied:
+    except WorkerDied as died:
         caps.number_coercion = False
+        ctx.record_death(died, "the number-coercion probe")
     if not caps.number_coercion:
         ctx.findings.append(Finding("no-number-coercion", f"`{caps.class_name}(0.75) + 2` or "
                                     f"`{caps.class_name}(0.75) * 2` fails: plain numbers are not "
@@ -67,9 +68,7 @@ def forward_check(ctx: CheckContext) -> None:
         try:
             runs = ctx.session.run(graphs, grads=False)
         except WorkerDied as died:
-            ctx.findings.append(Finding(died.kind, f"the subject's `{op.name}` {died.detail}", op=op.name,
-                                        evidence={"while": f"forward check of {op.name}"}))
-            ctx.faulty_ops.add(op.name)
+            ctx.record_death(died, f"the forward check of `{op.name}`", op=op.name)
             ctx.forward_faulty.add(op.name)
             continue
         for graph, run in zip(graphs, runs, strict=True):
@@ -79,10 +78,12 @@ def forward_check(ctx: CheckContext) -> None:
             out = graph.output
             if run.error is None and expected.value_ok(out, run.data[out]):
                 continue
-            got = str(run.error) if run.error else run.data[out]
+            got = (f"raises {run.error}" if run.error else
+                   f"gives a {run.data_types[out]}, not a number" if out in run.data_types
+                   else f"gives {run.data[out]!r}")
             ctx.findings.append(Finding(
                 "forward-wrong",
-                f"`{graph.describe().split('; ')[-1]}` gives {got}, expected {expected.values[out]!r}",
+                f"`{graph.describe().split('; ')[-1]}` {got}; expected {expected.values[out]!r}",
                 op=op.name, location=_error_location(ctx, run) or ctx.method_location(op.method),
                 evidence={"case": graph.describe(), "expected": expected.values[out], "actual": got,
                           "snippet": graph.snippet(ctx.caps.class_name, backward=None)}))

@@ -8,7 +8,7 @@ again, so independent defects each get their own counterexample.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import FlakyFailure
@@ -19,7 +19,7 @@ from gradcheck.fingerprint import Candidate, identify
 from gradcheck.generate import expression_dags
 from gradcheck.graph import Graph
 from gradcheck.observe import GraphRun
-from gradcheck.ops import get_op
+from gradcheck.ops import get_op, in_domain
 from gradcheck.oracles.consensus import Expected
 from gradcheck.sandbox.client import WorkerDied
 
@@ -57,6 +57,7 @@ def search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
            focus: str | None = None) -> Counterexample | None:
     """One Hypothesis search; the last failure seen is the shrunk one (Hypothesis replays it)."""
     found: list[Counterexample] = []
+    died: list[WorkerDied] = []
     cfg = ctx.settings
 
     @settings(max_examples=cfg.examples, database=None, deadline=None, verbosity=Verbosity.quiet,
@@ -65,11 +66,18 @@ def search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
               suppress_health_check=list(HealthCheck))
     @given(expression_dags(ops, max_ops=cfg.max_ops, focus=focus))
     def prop(graph: Graph) -> None:
+        if died:
+            return  # the worker died once: don't let shrinking replay a hang again and again
         ctx.stats["cases"] = ctx.stats.get("cases", 0) + 1
         expected = ctx.consensus.expected(graph)
         if expected is None:
             return  # oracles disagree here (a kink, overflow): not held against the subject
-        run = ctx.session.run([graph], grads=grads, use_backward=use_backward)[0]
+        try:
+            run = ctx.session.run([graph], grads=grads, use_backward=use_backward)[0]
+        except WorkerDied as exc:
+            exc.case = graph.describe()
+            died.append(exc)
+            return
         verdict = compare(graph, run, expected, grads)
         if verdict:
             found.append(Counterexample(graph, run, expected, *verdict))
@@ -80,13 +88,15 @@ def search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
     try:
         prop()
     except _Falsified:
-        return found[-1]
+        pass
     except FlakyFailure:
         # The same graph failed once and passed on replay: the subject's result depends on
         # something like set iteration order (objects hash by address). Wrong some of the
         # time is wrong; report the failing run as it was observed.
-        return found[-1] if found else None
-    return None
+        pass
+    if died:
+        raise died[0]
+    return found[-1] if found else None
 
 
 def end_to_end_check(ctx: CheckContext) -> list[Counterexample]:
@@ -95,7 +105,7 @@ def end_to_end_check(ctx: CheckContext) -> list[Counterexample]:
     if not pool:
         ctx.notes.append("end-to-end: skipped, no op left without a diagnosed defect")
         return []
-    grads = caps.grad_attr is not None
+    grads = caps.grad_attr is not None and not ctx.backward_broken
     use_backward = caps.backward is not None
     if grads and not use_backward and caps.closure_attr is None:
         grads = False
@@ -105,8 +115,7 @@ def end_to_end_check(ctx: CheckContext) -> list[Counterexample]:
             return _op_by_op(ctx, pool, use_backward)
         return _rounds(ctx, pool, grads, use_backward)
     except WorkerDied as died:
-        ctx.findings.append(Finding(died.kind, f"the subject's code {died.detail} during the "
-                                    "end-to-end property test", evidence={"while": "end-to-end"}))
+        ctx.record_death(died, "the end-to-end property test", case=getattr(died, "case", None))
         return []
 
 
@@ -182,10 +191,45 @@ def _explaining(ctx: CheckContext, cx: Counterexample) -> Finding | None:
 
 def _fingerprint(ctx: CheckContext, cx: Counterexample) -> list[Candidate]:
     """Candidate defects reproducing the subject's numbers, restricted to the kinds of defect
-    that could not be observed directly."""
-    matches = identify(cx.graph, cx.run.grads or [], cx.expected.grad_tol)
-    return [m for m in matches if (m.op is None and not ctx.observed_traversal)
-            or (m.op is not None and not ctx.observed_rules and m.op == cx.suspect)]
+    that could not be observed directly. Several candidates can coincide at special inputs
+    (a local derivative of exactly 1 makes "ignores out.grad" and "overwrites" agree), so the
+    same graph is replayed at other inputs until one candidate is left."""
+    def allowed(m: Candidate) -> bool:
+        return ((m.op is None and not ctx.observed_traversal)
+                or (m.op is not None and not ctx.observed_rules and m.op == cx.suspect))
+
+    matches = [m for m in identify(cx.graph, cx.run.grads or [], cx.expected.grad_tol) if allowed(m)]
+    for graph in _shifted(cx.graph):
+        if len(matches) <= 1:
+            break
+        expected = ctx.consensus.expected(graph)
+        if expected is None:
+            continue
+        try:
+            run = ctx.session.run([graph])[0]
+        except WorkerDied:
+            break
+        if run.grads is None or run.error is not None:
+            continue
+        again = set(identify(graph, run.grads, expected.grad_tol))
+        matches = [m for m in matches if m in again]
+    return matches
+
+
+def _shifted(graph: Graph) -> list[Graph]:
+    """The same graph at other leaf values, where every op stays inside its domain."""
+    out = []
+    for shift in (0.37, -0.61, 1.13):
+        nodes = tuple(replace(n, value=round(n.value + shift, 2)) if n.is_leaf else n for n in graph.nodes)
+        candidate = Graph(nodes)
+        try:
+            values = candidate.float_values()
+        except (ArithmeticError, ValueError, TypeError):  # TypeError: a complex power
+            continue
+        if all(n.is_leaf or in_domain(get_op(n.op), [values[a] for a in n.args], n.k)
+               for n in candidate.nodes):
+            out.append(candidate)
+    return out
 
 
 def failure_findings(ctx: CheckContext, failures: list[Counterexample]) -> None:

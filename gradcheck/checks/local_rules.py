@@ -81,9 +81,7 @@ def local_rule_check(ctx: CheckContext) -> None:
         try:
             replies = ctx.session.local_rule([_case(g) for g in graphs])
         except WorkerDied as died:
-            ctx.findings.append(Finding(died.kind, f"`{op.name}`'s backward {died.detail}", op=op.name,
-                                        evidence={"while": f"local rule of {op.name}"}))
-            ctx.faulty_ops.add(op.name)
+            ctx.record_death(died, f"the local rule of `{op.name}`", op=op.name)
             continue
         defects, evidence, ran = _judge(ctx, op.name, graphs, replies)
         closures[op.name] = ran

@@ -11,6 +11,9 @@ DEPTH = 3000
 
 def robustness_check(ctx: CheckContext) -> None:
     caps = ctx.caps
+    if ctx.backward_broken:
+        ctx.notes.append("robustness: skipped, backward() already hung or crashed")
+        return
     if not caps.ops.get("add") or caps.grad_attr is None:
         ctx.notes.append("robustness: skipped, needs `+` and gradients")
         return
@@ -20,8 +23,7 @@ def robustness_check(ctx: CheckContext) -> None:
     try:
         run = ctx.session.run([], wire=[wire], use_backward=caps.backward is not None)[0]
     except WorkerDied as died:
-        ctx.findings.append(Finding(died.kind, f"a {DEPTH}-node chain {died.detail}",
-                                    evidence={"while": "robustness check"}))
+        ctx.record_death(died, f"the robustness check (a {DEPTH}-node chain)")
         return
     if run.error is not None and run.error.type == "RecursionError":
         ctx.findings.append(Finding(

@@ -58,8 +58,7 @@ def traversal_check(ctx: CheckContext) -> None:
     try:
         runs = ctx.session.run(graphs, instrument=True)
     except WorkerDied as died:
-        ctx.findings.append(Finding(died.kind, f"backward() {died.detail}",
-                                    evidence={"while": "traversal check"}))
+        ctx.record_death(died, f"the traversal check (calling `{caps.backward}()`)")
         return
     ctx.observed_traversal = any(run.calls for run in runs) or all(run.inputs for run in runs)
     if not ctx.observed_traversal:

@@ -169,6 +169,18 @@ class WorkerClient:
             pass
         self.proc = None
 
+    @property
+    def progress_path(self) -> Path:
+        return self.sandbox / "progress"
+
+    def read_progress(self) -> tuple[int, int] | None:
+        """The (unit, statement) the worker was running when it died, if it said."""
+        try:
+            unit, stmt = self.progress_path.read_text().split()
+            return int(unit), int(stmt)
+        except (OSError, ValueError):
+            return None
+
     # -- requests ---------------------------------------------------------------------
     def request(self, command: str, timeout: float | None = None, **fields) -> dict:
         """Send one request and wait for its reply; on timeout or death, kill the worker and

@@ -141,6 +141,8 @@ class Worker:
         self.namespace = None
         self.module_name = "submission"
         self.definitions_only_after = float("inf")
+        self.progress = None
+        self.skip = set()
 
     # ---- loading ---------------------------------------------------------------------
     def load(self, req):
@@ -158,9 +160,11 @@ class Worker:
         self.namespace = module.__dict__
         budget = float(req.get("statement_timeout", 10.0))
         self.definitions_only_after = time.monotonic() + float(req.get("load_budget", 30.0))
+        self.progress = req.get("progress")
+        self.skip = {tuple(s) for s in req.get("skip", [])}
         units = []
-        for unit in req["units"]:
-            units.append({"label": unit["label"], "errors": self._exec_unit(unit, budget)})
+        for index, unit in enumerate(req["units"]):
+            units.append({"label": unit["label"], "errors": self._exec_unit(index, unit, budget)})
         return {"units": units, "classes": self._candidate_classes(), "modules": sorted(sys.modules)}
 
     def modules(self, req):
@@ -180,7 +184,17 @@ class Worker:
         return {"units": [], "classes": self._candidate_classes(only=attr or None),
                 "modules": sorted(sys.modules)}
 
-    def _exec_unit(self, unit, budget):
+    def _mark(self, unit_index, stmt_index):
+        """Record which statement is about to run, so that if it kills the process the
+        trusted side can restart and skip it."""
+        if self.progress:
+            try:
+                with open(self.progress, "w") as f:
+                    f.write(f"{unit_index} {stmt_index}")
+            except OSError:
+                pass
+
+    def _exec_unit(self, unit_index, unit, budget):
         """Run a cell or file one top-level statement at a time, carrying on after errors:
         a notebook's drawing, plotting or training statements must not stop the class loading."""
         try:
@@ -190,7 +204,13 @@ class Worker:
                      "where": [unit["filename"], exc.lineno], "statement": exc.lineno,
                      "text": _safe_str(exc.text or "", 200).rstrip()}]
         errors = []
-        for stmt in tree.body:
+        for stmt_index, stmt in enumerate(tree.body):
+            if (unit_index, stmt_index) in self.skip:
+                errors.append({"type": "Killed", "message": "this statement killed the interpreter "
+                               "on an earlier attempt, so it was skipped", "where": [unit["filename"], stmt.lineno],
+                               "statement": stmt.lineno})
+                continue
+            self._mark(unit_index, stmt_index)
             if time.monotonic() > self.definitions_only_after and not _is_definition(stmt):
                 errors.append({"type": "Skipped", "message": "loading time budget used up; only "
                                "definitions still run", "where": [unit["filename"], stmt.lineno],

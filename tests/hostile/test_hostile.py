@@ -1,0 +1,118 @@
+"""Untrusted submissions: each hostile case must end within its limits, get exactly its
+findings, leave gradcheck's own output intact, and change nothing outside its sandbox."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from subjects.hostile import CASES
+
+# Tight limits keep the corpus fast; the defaults are minutes, not seconds.
+LIMITS = ["--timeout", "5", "--statement-timeout", "2", "--load-timeout", "60", "--examples", "30",
+          "--memory-mb", "1024"]
+WALL = 240  # seconds: the whole run of one case, limits included
+
+
+def run_cli(*paths, extra=()):
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "gradcheck", "check", *map(str, paths), "--format", "json",
+                           *LIMITS, *extra], capture_output=True, text=True, timeout=WALL)
+    return proc, time.monotonic() - start
+
+
+def nobody_processes() -> set[int]:
+    """Live (not zombie) processes of the user the worker runs as."""
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid != 65534:
+                    continue
+                with open(f"/proc/{entry}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if state != "Z":
+                pids.add(int(entry))
+    return pids
+
+
+def survivors(before: set[int]) -> set[int]:
+    """Processes started by the submission still alive after gradcheck returned (SIGKILL is
+    delivered asynchronously, so give them a moment)."""
+    for _ in range(50):
+        left = nobody_processes() - before
+        if not left:
+            return left
+        time.sleep(0.1)
+    return left
+
+
+@pytest.fixture
+def outside(tmp_path):
+    """A directory beside the submission that the submission must not be able to change."""
+    watched = tmp_path / "outside"
+    watched.mkdir()
+    (watched / "keep.txt").write_text("original")
+    return watched
+
+
+def snapshot(*folders):
+    return {p: p.read_bytes() for f in folders for p in sorted(f.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_submission(case, tmp_path, outside):
+    submission = tmp_path / "submission" / f"{case.name.replace('-', '_')}.py"
+    submission.parent.mkdir()
+    submission.write_text(case.source(outside))
+    before = snapshot(outside, submission.parent)
+    leftovers_before = nobody_processes()
+
+    proc, elapsed = run_cli(submission)
+
+    doc = json.loads(proc.stdout)  # gradcheck's own output is one intact JSON document
+    errors = {(f["code"], f["op"]) for f in doc["findings"] if f["severity"] == "error"}
+    warnings = {(f["code"], f["op"]) for f in doc["findings"] if f["severity"] == "warning"}
+    assert errors == case.expect, doc["findings"]
+    assert case.warnings <= warnings
+    assert doc["verdict"] == ("fail" if case.expect else "pass")
+    assert proc.returncode == (1 if case.expect else 0)
+    assert elapsed < WALL
+    assert snapshot(outside, submission.parent) == before
+    assert not os.path.exists("/tmp/gradcheck-evil.txt")
+    assert not survivors(leftovers_before), "a process of the submission survived"
+
+
+def test_output_is_captured_and_bounded(tmp_path, outside):
+    case = next(c for c in CASES if c.name == "million-lines-of-output")
+    submission = tmp_path / "chatty.py"
+    submission.write_text(case.source(outside))
+    proc, _ = run_cli(submission)
+    doc = json.loads(proc.stdout)
+    assert doc["output"].startswith("0\n1\n2\n")
+    assert doc["output"].endswith("(output truncated at 64000 bytes)")
+    assert len(doc["output"]) < 70_000
+
+
+def test_a_misbehaving_subject_does_not_change_another(tmp_path, outside):
+    from conftest import REFERENCE
+
+    bad = tmp_path / "bad.py"
+    bad.write_text(next(c for c in CASES if c.name == "monkeypatches-its-own-process").source(outside))
+    proc, _ = run_cli(bad, REFERENCE / "correct_iterative.py", bad)
+    first, good, again = json.loads(proc.stdout)
+    assert good["verdict"] == "pass" and good["findings"] == []
+    assert [f["code"] for f in first["findings"]] == [f["code"] for f in again["findings"]]
+
+
+def test_forbidden_imports_are_configurable(tmp_path, outside):
+    case = next(c for c in CASES if c.name == "uses-torch-for-gradients")
+    submission = tmp_path / "torchy.py"
+    submission.write_text(case.source(outside))
+    proc, _ = run_cli(submission, extra=["--allow-import", "torch", "--memory-mb", "4096"])
+    assert json.loads(proc.stdout)["verdict"] == "pass"
