@@ -13,8 +13,9 @@ from pathlib import Path
 from gradcheck.checks import CheckSettings
 from gradcheck.errors import GradcheckError, HarnessError, UsageError
 from gradcheck.findings import Finding, Location
+from gradcheck.loader import session_submission
 from gradcheck.result import Result
-from gradcheck.runner import Options, check_path
+from gradcheck.runner import Options, check_path, check_submission
 
 __all__ = ["check", "Result", "Finding", "Location", "CheckSettings", "Options",
            "GradcheckError", "UsageError", "HarnessError"]
@@ -30,17 +31,32 @@ def check(subject, *, class_name: str | None = None, examples: int = 100, seed: 
     options = Options(class_name=class_name, backward=backward, python=python,
                       settings=CheckSettings(examples=examples, seed=seed))
     if isinstance(subject, type):
+        options.class_name = class_name or subject.__name__
         module = inspect.getmodule(subject)
         source = getattr(module, "__file__", None)
-        if module is not None and module.__name__ not in ("__main__", "builtins") and source:
-            target = f"{module.__name__}:{subject.__name__}"
-        elif source:
-            target = source
-        else:
+        installed = source and any(part in source for part in ("site-packages", "dist-packages"))
+        if installed and module.__name__ != "__main__":
+            return check_path(f"{module.__name__}:{subject.__name__}", options)
+        if source:  # the learner's own file: checked as a file, so findings point into it
+            return check_path(source, options)
+        cells = _ipython_cells()
+        if cells is None:
             raise UsageError(f"{subject.__name__} was defined interactively and has no source file; "
                              "save it in a .py file or pass the notebook's path instead")
-        options.class_name = class_name or subject.__name__
-        return check_path(target, options)
+        return check_submission(session_submission(cells), options, subject=f"{subject.__name__} (this session)")
     if isinstance(subject, str | Path):
         return check_path(str(subject), options)
     raise UsageError(f"check() takes a class or a path, not {type(subject).__name__}")
+
+
+def _ipython_cells() -> list[str] | None:
+    """The cells this Jupyter/IPython session has run, except the one running now."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    shell = get_ipython()
+    if shell is None:
+        return None
+    history = list(shell.user_ns.get("In") or [])
+    return [cell for cell in history[1:-1] if isinstance(cell, str)]

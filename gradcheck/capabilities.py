@@ -45,6 +45,8 @@ class Capabilities:
 
 def choose_class(classes: list[dict], wanted: str | None) -> tuple[dict | None, str]:
     """Pick the subject class among the candidates the worker found. Returns (facts, problem)."""
+    imported = [c for c in classes if c.get("imported_from")]
+    classes = [c for c in classes if not c.get("imported_from")]
     if wanted:
         named = [c for c in classes if c["name"] == wanted]
         if not named:
@@ -53,6 +55,10 @@ def choose_class(classes: list[dict], wanted: str | None) -> tuple[dict | None, 
         return named[0], ""
     valueish = [c for c in classes if c.get("number_attrs") and c.get("ops")]
     if not valueish:
+        if imported:
+            c = imported[0]
+            return None, (f"{c['name']} is imported from `{c['imported_from']}`, not defined in the "
+                          "submission: gradcheck checks the class you wrote")
         names = ", ".join(c["name"] for c in classes) or "none"
         return None, ("no Value-like class found: a class whose instances keep the number they "
                       f"are built from and support + or * (classes found: {names}); "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from gradcheck.checks import CheckSettings
 from gradcheck.errors import GradcheckError
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="random seed; without it every run is derandomized and identical")
     check.add_argument("--python", metavar="PATH",
                        help="interpreter that runs the submission (default: this one)")
+    check.add_argument("--html", metavar="DIR", type=Path,
+                       help="also write an HTML report per subject and an index.html into DIR")
     add_limit_options(check)
     return parser
 
@@ -104,6 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gradcheck: interrupted", file=sys.stderr)
         return EXIT_USAGE
+    if args.html is not None:
+        from gradcheck.report import write_reports
+
+        try:
+            pages = write_reports(results, args.html)
+        except OSError as exc:
+            print(f"gradcheck: error: cannot write reports to {args.html}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"reports: {pages[-1]}", file=sys.stderr)
     if args.format == "json":
         docs = [r.to_json() for r in results]
         json.dump(docs[0] if len(docs) == 1 else docs, sys.stdout, indent=2, default=str)
@@ -118,8 +130,6 @@ def main(argv: list[str] | None = None) -> int:
 def expand_paths(paths: list[str], class_name: str | None) -> list[str]:
     """A folder holding several implementations (like ``reference_impls/``) is checked file by
     file; a folder with one is a single submission."""
-    from pathlib import Path
-
     from gradcheck.loader import discover
 
     out = []

@@ -35,6 +35,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "forbidden-import": (ERROR, "the class uses a forbidden library to compute its results"),
 }
 
+# How findings are grouped when shown: by the part of the implementation at fault.
+GROUPS = [
+    ("loading", {"load-error", "timeout", "memory-limit", "crash"}),
+    ("op rules", {"forward-wrong", "grad-overwrite", "missing-chain-factor", "wrong-derivative",
+                  "grad-not-propagated"}),
+    ("backward() traversal", {"no-backward", "topo-revisit", "topo-order", "topo-incomplete",
+                              "grad-seed", "recursion-limit"}),
+    ("end-to-end", {"gradient-mismatch", "no-grad", "forbidden-import"}),
+    ("coverage (informational)", {"unsupported-op", "no-number-coercion"}),
+]
+
 
 @dataclass(frozen=True)
 class Location:
@@ -44,6 +55,7 @@ class Location:
     line: int | None = None
     cell: int | None = None  # 1-based index among the notebook's cells
     text: str | None = None  # the source line itself
+    context: tuple[tuple[int, str], ...] = ()  # (line, text) around it, for reports
 
     def __str__(self) -> str:
         where = self.file

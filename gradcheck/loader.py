@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gradcheck.findings import Location
@@ -57,6 +57,21 @@ class Submission:
             return Location(file=filename, line=line, text=text)
         return None
 
+    def with_context(self, location: Location, around: int = 3) -> Location:
+        """The location with the source lines around it (line numbers as the user sees them)."""
+        for unit in self.units:
+            if unit.cell == location.cell and (unit.cell is not None or str(self.path) == location.file):
+                source = unit.code
+                break
+        else:
+            source = self.source_of(location.file)
+        if not source or not location.line:
+            return location
+        lines = source.splitlines()
+        lo, hi = max(1, location.line - around), min(len(lines), location.line + around)
+        context = tuple((n, lines[n - 1]) for n in range(lo, hi + 1))
+        return replace(location, context=context)
+
     def source_of(self, filename: str) -> str | None:
         for unit in self.units:
             if unit.filename == filename:
@@ -89,6 +104,14 @@ def read_submission(path: Path, class_name: str | None = None) -> Submission:
         raise SourceError(f"{path}: not a Python file (.py) or notebook (.ipynb)")
     sub.sys_path = [str(path.resolve().parent)]  # local helpers: `from graph import draw_dot`
     return sub
+
+
+def session_submission(cells: list[str]) -> Submission:
+    """A live IPython/Jupyter session as a notebook: the cells it has executed, in order.
+    Cells that call gradcheck are left out, so that the worker does not check itself."""
+    units = [Unit(label=f"In [{i}]", filename=f"<session>::cell{i}", code=strip_ipython(src), cell=i)
+             for i, src in enumerate(cells, start=1) if src.strip() and "gradcheck" not in src]
+    return Submission(path=Path("<session>"), kind="notebook", units=units)
 
 
 def _read_text(path: Path) -> str:

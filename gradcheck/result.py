@@ -18,6 +18,7 @@ class Result:
     capabilities: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
+    coverage: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # op x check
     output: str = ""  # what the subject's code printed (untrusted text)
     harness_error: str | None = None  # gradcheck itself could not judge the subject
 
@@ -38,6 +39,8 @@ class Result:
         return {"subject": self.subject, "verdict": self.verdict,
                 "findings": [f.to_json() for f in self.findings],
                 "capabilities": self.capabilities, "notes": self.notes, "stats": self.stats,
+                "coverage": {op: {check: list(v) for check, v in row.items()}
+                             for op, row in self.coverage.items()},
                 "output": self.output, "harness_error": self.harness_error}
 
     def _repr_html_(self) -> str:

@@ -17,6 +17,7 @@ from gradcheck.checks.local_rules import local_rule_check
 from gradcheck.checks.policy import import_policy_check
 from gradcheck.checks.robustness import robustness_check
 from gradcheck.checks.traversal import traversal_check
+from gradcheck.coverage import op_matrix
 from gradcheck.findings import Finding
 from gradcheck.loader import SourceError, Submission, read_submission
 from gradcheck.oracles.consensus import Consensus
@@ -74,6 +75,10 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
             result.stats = dict(ctx.stats, oracle_agreed=consensus.agreed - agreed_before,
                                 oracle_discarded=dict(consensus.discarded - discarded_before))
             result.capabilities = report.caps.to_json()
+            result.coverage = op_matrix(ctx)
+    for f in result.findings:  # source lines around each location, for reports
+        if f.location is not None and f.location.line:
+            f.location = submission.with_context(f.location)
     result.output = session.client.captured_output()  # complete only once the worker is gone
     return result
 

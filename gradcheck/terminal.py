@@ -7,18 +7,10 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from gradcheck.findings import GROUPS
 from gradcheck.result import Result
 
 _COLOUR = {"pass": "green", "fail": "red", "error": "yellow"}
-_GROUP_TITLES = [
-    ("loading", {"load-error", "timeout", "memory-limit", "crash"}),
-    ("op rules", {"forward-wrong", "grad-overwrite", "missing-chain-factor", "wrong-derivative",
-                  "grad-not-propagated"}),
-    ("backward() traversal", {"no-backward", "topo-revisit", "topo-order", "topo-incomplete",
-                              "grad-seed", "recursion-limit"}),
-    ("end-to-end", {"gradient-mismatch", "no-grad"}),
-    ("coverage (informational)", {"unsupported-op", "no-number-coercion"}),
-]
 
 
 def print_results(results: list[Result], console: Console | None = None) -> None:
@@ -26,7 +18,7 @@ def print_results(results: list[Result], console: Console | None = None) -> None
     for result in results:
         colour = _COLOUR[result.verdict]
         console.rule(f"[bold]{escape(result.subject)}[/] [{colour}]{result.verdict.upper()}[/]")
-        for title, codes in _GROUP_TITLES:
+        for title, codes in GROUPS:
             group = [f for f in result.findings if f.code in codes]
             if not group:
                 continue
@@ -39,7 +31,10 @@ def print_results(results: list[Result], console: Console | None = None) -> None
                 where = str(f.location) if f.location else ""
                 if f.location and f.location.text:
                     where += f"\n{f.location.text}"
-                table.add_row(escape(f.code), escape(f.op or ""), escape(f.message), escape(where))
+                op = f.op or ""
+                if f.inherited_by:  # one root cause, and the ops that show it through this one
+                    op += "\n(also " + ", ".join(f.inherited_by) + ")"
+                table.add_row(escape(f.code), escape(op), escape(f.message), escape(where))
             console.print(table)
         first = next((f for f in result.findings if f.severity == "error" and f.evidence.get("snippet")), None)
         if first is not None:

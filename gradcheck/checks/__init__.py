@@ -36,6 +36,8 @@ class CheckContext:
     observed_rules: bool = False
     composite_ops: set[str] = field(default_factory=set)  # ops whose backward runs several closures
     backward_broken: bool = False  # backward() hung or died: later checks leave it alone
+    e2e_tested: set[str] = field(default_factory=set)  # ops the end-to-end search used
+    e2e_failed: set[str] = field(default_factory=set)  # ops in one of its counterexamples
     observed_traversal: bool = False
 
     @property

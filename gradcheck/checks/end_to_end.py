@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import FlakyFailure
 
 from gradcheck.checks import CheckContext
+from gradcheck.evidence import drawable
 from gradcheck.findings import Finding
 from gradcheck.fingerprint import Candidate, identify
 from gradcheck.generate import expression_dags
@@ -112,8 +113,13 @@ def end_to_end_check(ctx: CheckContext) -> list[Counterexample]:
         ctx.notes.append("end-to-end: gradients skipped, no backward() and no per-node closure")
     try:
         if grads and not ctx.observed_rules:
-            return _op_by_op(ctx, pool, use_backward)
-        return _rounds(ctx, pool, grads, use_backward)
+            failures = _op_by_op(ctx, pool, use_backward)
+        else:
+            failures = _rounds(ctx, pool, grads, use_backward)
+        ctx.e2e_tested.update(pool)
+        for cx in failures:
+            ctx.e2e_failed.update([cx.suspect] if cx.suspect else cx.graph.ops_used)
+        return failures
     except WorkerDied as died:
         ctx.record_death(died, "the end-to-end property test", case=getattr(died, "case", None))
         return []
@@ -159,7 +165,12 @@ def counterexample_evidence(ctx: CheckContext, cx: Counterexample) -> dict:
         else:
             rows.append({"node": g.name(i), "expected_grad": cx.expected.grads[i],
                          "actual_grad": cx.run.grads[i] if cx.run.grads else None})
-    return {"case": g.describe(), "mismatches": rows,
+    ancestors = set(g.ancestors_of_output())
+    picture = drawable(g, cx.run.data, cx.run.grads, cx.expected.values,
+                       cx.expected.grads if cx.kind == "gradient" else None,
+                       grad_ok=lambda i, v: i not in ancestors or cx.expected.grad_ok(i, v),
+                       value_ok=cx.expected.value_ok)
+    return {"case": g.describe(), "mismatches": rows, "graph": picture,
             "error": str(cx.run.error) if cx.run.error else None,
             "snippet": g.snippet(ctx.caps.class_name, ctx.caps.backward if cx.kind == "gradient" else None)}
 

@@ -16,8 +16,9 @@ import math
 
 from gradcheck.checks import CheckContext
 from gradcheck.checks.basics import op_points
+from gradcheck.evidence import drawable
 from gradcheck.findings import Finding
-from gradcheck.graph import Graph
+from gradcheck.graph import Graph, apply, leaf
 from gradcheck.observe import as_number
 from gradcheck.ops import OPS, get_op
 from gradcheck.sandbox.client import WorkerDied
@@ -137,7 +138,8 @@ def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict
                     "case": graph.describe(), "input": graph.name(i), "grad_before": PRESET[i],
                     "upstream": UPSTREAM, "local_derivative": expected.grads[i],
                     "expected": PRESET[i] + UPSTREAM * expected.grads[i], "actual": actual,
-                    "snippet": _snippet(ctx, graph, expected)})
+                    "snippet": _snippet(ctx, graph, expected),
+                    "graph": _picture(graph, reply, expected)})
             defects |= found
     return defects, evidence, ran
 
@@ -156,7 +158,32 @@ def _report(ctx: CheckContext, verdicts: dict, closures: dict) -> None:
                        and closures[name] < closures.get(n, set()))
         ctx.faulty_ops.update([name, *heirs])
         for code in sorted(defects):
-            ctx.findings.append(_finding(ctx, name, code, evidence, closures.get(name, set()), heirs))
+            finding = _finding(ctx, name, code, evidence, closures.get(name, set()), heirs)
+            if code == OVERWRITE:
+                _demonstrate(ctx, finding)
+            ctx.findings.append(finding)
+
+
+def _demonstrate(ctx: CheckContext, finding) -> None:
+    """Show an overwrite where learners meet it: one value used twice (``a * a``), back-
+    propagated by the subject's own backward() -- or gradcheck's traversal if it has none."""
+    op = get_op(finding.op)
+    if op.arity != 2:
+        return
+    graph = Graph((leaf(1.5), apply(op.name, 0, 0)))
+    expected = ctx.consensus.expected(graph)
+    if expected is None:
+        return
+    try:
+        run = ctx.session.run([graph], use_backward=ctx.caps.backward is not None)[0]
+    except WorkerDied:
+        return
+    if run.grads is None or expected.grad_ok(0, run.grads[0]):
+        return
+    finding.evidence["demo"] = {
+        "case": graph.describe(), "snippet": graph.snippet(ctx.caps.class_name, ctx.caps.backward),
+        "graph": drawable(graph, run.data, run.grads, expected.values, expected.grads,
+                          grad_ok=expected.grad_ok, value_ok=expected.value_ok)}
 
 
 _FIX = {
@@ -203,6 +230,17 @@ def _statement(ctx: CheckContext, op, code: str, ran: set[tuple]):
         if code == NOT_PROPAGATED and "__init__" not in qualname:
             return sub.locate(file, line), None
     return ctx.method_location(op.method), None
+
+
+def _picture(graph: Graph, reply: dict, expected) -> dict:
+    """The op alone: its inputs' gradients after the rule ran, against ``g + u*d``."""
+    arity = get_op(graph.nodes[-1].op).arity
+    grads = reply.get("grads") if isinstance(reply.get("grads"), list) else []
+    actual = [as_number(grads[i]) if i < len(grads) else None for i in range(arity)] + [UPSTREAM]
+    want = [PRESET[i] + UPSTREAM * expected.grads[i] for i in range(arity)] + [UPSTREAM]
+    data = [n.value for n in graph.nodes[:-1]] + [as_number(reply.get("data"))]
+    return drawable(graph, data, actual, expected.values, want,
+                    grad_ok=lambda i, v: v is not None and abs(v - want[i]) <= 1e-6 * (1 + abs(want[i])))
 
 
 def _snippet(ctx: CheckContext, graph: Graph, expected) -> str:

@@ -12,6 +12,7 @@ import ast
 from collections import Counter
 
 from gradcheck.checks import CheckContext
+from gradcheck.evidence import drawable
 from gradcheck.findings import Finding
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.sandbox.client import WorkerDied
@@ -75,6 +76,10 @@ def _judge(ctx: CheckContext, graph: Graph, run) -> list[Finding]:
     caps = ctx.caps
     where = ctx.method_location(caps.backward)
     evidence = {"case": graph.describe(), "snippet": graph.snippet(caps.class_name, caps.backward)}
+    expected = ctx.consensus.expected(graph)
+    if expected is not None:
+        evidence["graph"] = drawable(graph, run.data, run.grads, expected.values, expected.grads,
+                                     grad_ok=expected.grad_ok, value_ok=expected.value_ok)
     if run.error is not None and run.error.stage == "forward":
         return []
     inputs = run.inputs

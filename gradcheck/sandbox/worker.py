@@ -238,6 +238,8 @@ class Worker:
             if not isinstance(obj, type) or (only and name != only):
                 continue
             if not only and getattr(obj, "__module__", None) != self.module_name:
+                if name.lower() in ("value", "scalar"):  # imported rather than written here
+                    found.append({"name": name, "imported_from": _safe_str(obj.__module__, 100)})
                 continue
             facts = {"name": name, "ops": [m for m in ("__add__", "__mul__") if m in _own_attrs(obj)]}
             try:
