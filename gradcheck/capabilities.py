@@ -55,6 +55,11 @@ def choose_class(classes: list[dict], wanted: str | None) -> tuple[dict | None, 
         return named[0], ""
     valueish = [c for c in classes if c.get("number_attrs") and c.get("ops")]
     if not valueish:
+        broken = [c for c in classes if c.get("construct_error") and c["name"].lower() in ("value", "scalar")]
+        if broken:
+            err = broken[0]["construct_error"]
+            return None, (f"{broken[0]['name']}(0.75) raised {err.get('type')}: {err.get('message', '')}, "
+                          "so no value can be built")
         if imported:
             c = imported[0]
             return None, (f"{c['name']} is imported from `{c['imported_from']}`, not defined in the "

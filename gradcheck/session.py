@@ -105,6 +105,9 @@ class SubjectSession:
                 f"class {facts['name']} could not be used: building {facts['name']}(0.75) and "
                 f"combining two of them raised {err}")], [])
         self.caps = decide(facts, inspected, self.backward_name)
+        if self.backward_name and self.caps.backward is None:
+            return LoadReport(None, [self._load_error(
+                f"--backward {self.backward_name}: {facts['name']} has no method of that name")], [])
         return LoadReport(self.caps, self._statement_findings(), self._statement_notes())
 
     def _statement_notes(self) -> list[str]:

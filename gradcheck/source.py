@@ -59,15 +59,9 @@ def free_globals(source: str, func_line: int) -> list[str]:
     if fn is None or isinstance(fn, ast.Lambda):
         return []
     try:
-        module = ast.parse(source)
+        defined_at_top = top_level_names(source)
     except SyntaxError:
         return []
-    defined_at_top = set()
-    for node in module.body:
-        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
-            defined_at_top.add(node.name)
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            defined_at_top.update((a.asname or a.name).split(".")[0] for a in node.names)
     local = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)}
     for node in ast.walk(fn):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -78,3 +72,15 @@ def free_globals(source: str, func_line: int) -> list[str]:
     read = [n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
     return sorted({n for n in read if n not in local and n not in defined_at_top
                    and not hasattr(builtins, n)})
+
+
+def top_level_names(source: str) -> set[str]:
+    """Functions, classes and imports a module or cell defines at its top level: names that
+    are code, not data. Raises SyntaxError for source that does not parse."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names

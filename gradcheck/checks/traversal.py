@@ -16,7 +16,7 @@ from gradcheck.evidence import drawable
 from gradcheck.findings import Finding
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.sandbox.client import WorkerDied
-from gradcheck.source import free_globals
+from gradcheck.source import free_globals, top_level_names
 
 
 def traversal_graphs(binary: list[str], unary: list[str]) -> list[Graph]:
@@ -176,14 +176,9 @@ def _names_defined_anywhere(ctx: CheckContext) -> set[str]:
     names = set()
     for unit in ctx.session.submission.units:
         try:
-            tree = ast.parse(unit.code)
+            names |= top_level_names(unit.code)
         except SyntaxError:
             continue
-        for node in tree.body:
-            if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
-                names.add(node.name)
-            elif isinstance(node, ast.Import | ast.ImportFrom):
-                names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return names
 
 

@@ -53,3 +53,18 @@ def test_unknown_class_is_a_load_error():
     doc = json.loads(out)
     assert code == 1 and doc["findings"][0]["code"] == "load-error"
     assert "no class named 'Tensor'" in doc["findings"][0]["message"]
+
+
+def test_backward_option_names_the_method():
+    code, out, _ = run_cli("check", str(REFERENCE / "correct_iterative.py"), "--backward", "backprop",
+                           "--format", "json", "--examples", "20")
+    assert code == 0 and json.loads(out)["capabilities"]["backward"] == "backprop"
+    code, out, _ = run_cli("check", str(REFERENCE / "correct_iterative.py"), "--backward", "run", "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and "--backward run: Scalar has no method of that name" in doc["findings"][0]["message"]
+
+
+def test_html_reports_are_written(tmp_path):
+    code, _, err = run_cli("check", str(REFERENCE / "seed_004.py"), "--html", str(tmp_path / "r"), "--examples", "20")
+    assert code == 1
+    assert (tmp_path / "r" / "index.html").exists() and "reports:" in err

@@ -74,4 +74,12 @@ VARIANTS = {
     "div_as_reciprocal": _edit(FULL, ("return self * other ** -1", "return self * (1 / other) if not isinstance(other, Value) else self * other ** -1")),
     "method_dispatch_prev_property": DISPATCH,
     "zero_grads_first": _edit(FULL, ("        self.grad = 1.0\n", "        for v in topo:\n            v.grad = 0.0\n        self.grad = 1.0\n")),
+    "backward_none_for_leaves": _edit(FULL, ("self._backward = lambda: None", "self._backward = None"),
+                                      ("            v._backward()", "            if v._backward:\n                v._backward()")),
+    "numpy_math": _edit(FULL, ("import math\n", "import math\nimport numpy as np\n"),
+                        ("t = math.tanh(self.data)", "t = np.tanh(self.data)"),
+                        ("out = Value(math.exp(self.data), (self,), \"exp\")", "out = Value(np.exp(self.data), (self,), \"exp\")")),
+    "slots_and_seed_argument": _edit(
+        FULL, ("class Value:\n", "class Value:\n    __slots__ = ('data', 'grad', '_backward', '_prev', '_op', 'label')\n\n"),
+        ("    def backward(self):", "    def backward(self, seed=1.0):"), ("        self.grad = 1.0\n", "        self.grad = seed\n")),
 }
