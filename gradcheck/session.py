@@ -184,7 +184,7 @@ class SubjectSession:
         results = reply.get("results") if isinstance(reply.get("results"), list) else []
         runs = [GraphRun.parse(results[i] if i < len(results) else None, len(w))
                 for i, w in enumerate(wire)]
-        self._raise_on_memory([r.error for r in runs])
+        self._raise_on_process_errors([r.error for r in runs])
         return runs
 
     def local_rule(self, cases: list[dict]) -> list[dict]:
@@ -192,20 +192,28 @@ class SubjectSession:
         results = reply.get("results") if isinstance(reply.get("results"), list) else []
         out = [results[i] if i < len(results) and isinstance(results[i], dict) else {}
                for i in range(len(cases))]
-        self._raise_on_memory([SubjectError.parse(r["error"]) for r in out if r.get("error")])
+        self._raise_on_process_errors([SubjectError.parse(r["error"]) for r in out if r.get("error")])
         return out
 
     def imported_modules(self) -> list[str]:
         reply = self._request("modules")
         return [m for m in reply.get("modules") or [] if isinstance(m, str)]
 
-    def _raise_on_memory(self, errors) -> None:
-        """A MemoryError is the memory limit at work, not an exception of the subject's own:
-        the worker's state is suspect afterwards, so it is replaced."""
-        if any(e is not None and e.type == "MemoryError" for e in errors):
-            self.client.kill()
-            self.restart()
-            raise WorkerDied("memory-limit", f"exceeded the memory limit ({self.limits.memory_mb} MB)")
+    def _raise_on_process_errors(self, errors) -> None:
+        """A MemoryError is the memory limit at work, and SystemExit or KeyboardInterrupt from
+        an op is an attempt to stop the process -- not exceptions of the subject's own: the
+        worker's state is suspect afterwards, so it is replaced."""
+        for e in errors:
+            if e is None:
+                continue
+            if e.type == "MemoryError":
+                self.client.kill()
+                self.restart()
+                raise WorkerDied("memory-limit", f"exceeded the memory limit ({self.limits.memory_mb} MB)")
+            if e.type in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
+                self.client.kill()
+                self.restart()
+                raise WorkerDied("crash", f"raised {e.type} to stop the process")
 
     def _request(self, command: str, **fields) -> dict:
         if self.dead:

@@ -62,6 +62,15 @@ CASES = [
     Hostile("million-lines-of-output", E(), append="for i in range(1_000_000):\n    print(i)\n"),
     Hostile("recursion-bomb-at-import", E(), append=(
         "import sys\nsys.setrecursionlimit(10 ** 6)\ndef down(n):\n    return down(n + 1)\ndown(0)\n")),
+    Hostile("keyboard-interrupt-in-op", E(("crash", "tanh")),
+            old="        t = math.tanh(self.data)\n", new="        raise KeyboardInterrupt\n"),
+    Hostile("system-exit-in-backward", E(("crash", None)),
+            old="        self.grad = 1.0\n        for node", new="        raise SystemExit(0)\n        for node"),
+    Hostile("hash-raises", E(("forward-wrong", "add"), ("forward-wrong", "mul"), ("forward-wrong", "tanh")),
+            old="    def __add__(self, other):", new="    def __hash__(self):\n        raise RuntimeError('no hashing')\n\n    def __add__(self, other):"),
+    Hostile("repr-and-eq-raise", E(), old="    def __add__(self, other):",
+            new="    def __repr__(self):\n        raise RuntimeError('no repr')\n\n    def __eq__(self, other):\n"
+                "        raise RuntimeError('no eq')\n\n    __hash__ = object.__hash__\n\n    def __add__(self, other):"),
     Hostile("exit-at-import", E(), append="import os\nos._exit(0)\n", warnings=E(("crash", None))),
     Hostile("uses-torch-for-gradients", E(("forbidden-import", None)),
             old="        t = math.tanh(self.data)\n",
