@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+__version__ = "0.1.0"
+
 import inspect
 from pathlib import Path
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from gradcheck.checks import CheckSettings
-from gradcheck.errors import GradcheckError
+from gradcheck.errors import GradcheckError, UsageError
 from gradcheck.result import Result
 from gradcheck.runner import Options, check_path
 from gradcheck.sandbox.client import Limits
@@ -48,7 +48,33 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--html", metavar="DIR", type=Path,
                        help="also write an HTML report per subject and an index.html into DIR")
     add_limit_options(check)
+
+    grade = sub.add_parser("grade", help="grade submissions with a rubric")
+    grade.add_argument("paths", nargs="+", metavar="SUBMISSION",
+                       help="a .py file, notebook or folder per submission; a folder of them stands for all")
+    grade.add_argument("--rubric", required=True, metavar="R",
+                       help="built-in rubric (part1, full) or a rubric TOML file")
+    grade.add_argument("--out", required=True, type=Path, metavar="DIR", help="where to write the results")
+    grade.add_argument("-j", "--jobs", type=_positive(int), default=1, help="submissions graded at once")
+    _add_subject_options(grade)
+    add_limit_options(grade)
+
+    gs = sub.add_parser("gradescope", help="grade inside Gradescope's autograder container")
+    gs.add_argument("--rubric", default="part1", metavar="R", help="built-in rubric or TOML file (default part1)")
+    gs.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
+    gs.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
+    _add_subject_options(gs)
+    add_limit_options(gs)
     return parser
+
+
+def _add_subject_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--class", dest="class_name", metavar="NAME", help="the class to check")
+    parser.add_argument("--backward", metavar="NAME", help="the method that runs backpropagation")
+    parser.add_argument("--examples", type=_positive(int), default=100,
+                        help="generated cases per property search (default 100)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: derandomized)")
+    parser.add_argument("--python", metavar="PATH", help="interpreter that runs the submission")
 
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(class_name=args.class_name, backward=args.backward, python=args.python,
                       settings=CheckSettings(examples=args.examples, seed=args.seed),
                       limits=limits_from(args))
+    try:
+        if args.command == "grade":
+            return _grade(args, options)
+        if args.command == "gradescope":
+            return _gradescope(args, options)
+    except GradcheckError as exc:
+        print(f"gradcheck: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     results: list[Result] = []
     try:
         for path in expand_paths(args.paths, args.class_name):
@@ -125,6 +159,74 @@ def main(argv: list[str] | None = None) -> int:
 
         print_results(results)
     return EXIT_PASS if all(r.passed for r in results) else EXIT_FAIL
+
+
+def _grade(args: argparse.Namespace, options: Options) -> int:
+    from rich.console import Console
+
+    from gradcheck.grading.batch import find_submissions, grade
+    from gradcheck.grading.rubric import load_rubric
+
+    load_rubric(args.rubric)  # a bad rubric fails before any grading starts
+    for path in args.paths:
+        if not Path(path).exists():
+            raise UsageError(f"{path}: no such file or folder")
+    subs = find_submissions(args.paths, args.class_name)
+    console = Console(stderr=True)
+    with _Progress(console) as progress:
+        rows = grade(subs, args.rubric, args.out, options, jobs=args.jobs, progress=progress)
+    full = sum(1 for _, _, s in rows if s.total >= s.max_score)
+    mean = sum(s.total for _, _, s in rows) / len(rows) if rows else 0
+    console.print(f"graded {len(rows)} submission(s): mean {mean:.2f}, {full} with full marks; "
+                  f"gradebook {args.out / 'gradebook.csv'}, summary {args.out / 'summary.html'}")
+    return EXIT_PASS
+
+
+def _gradescope(args: argparse.Namespace, options: Options) -> int:
+    import tempfile
+
+    from gradcheck.grading.batch import Submission, grade
+
+    if not args.submission.exists():
+        raise UsageError(f"{args.submission}: no submission folder (is this Gradescope's container?)")
+    with tempfile.TemporaryDirectory() as tmp:
+        grade([Submission("submission", args.submission)], args.rubric, Path(tmp), options)
+        text = (Path(tmp) / "submission" / "results.json").read_text()
+    from gradcheck.grading.outputs import atomic_write
+
+    atomic_write(args.results, text)
+    print(f"wrote {args.results}")
+    return EXIT_PASS
+
+
+class _Progress:
+    """A rich progress bar for batch grading (to stderr, so stdout stays clean)."""
+
+    def __init__(self, console):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("{task.description}"), console=console)
+        self.task = None
+
+    def __enter__(self):
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.__exit__(*exc)
+
+    def start(self, total: int, already: int) -> None:
+        self.task = self.bar.add_task("", total=total, completed=already)
+
+    def advance(self, sid: str) -> None:
+        self.bar.update(self.task, advance=1, description=sid)
 
 
 def expand_paths(paths: list[str], class_name: str | None) -> list[str]:

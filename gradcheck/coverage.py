@@ -29,6 +29,10 @@ def op_matrix(ctx: CheckContext) -> dict[str, dict[str, tuple[str, str]]]:
         else:
             row["forward"] = (PASS, "")
         rule = [f for f in own if f.code in _RULE_CODES]
+        if ctx.caps.grad_attr is None:
+            row["local rule"] = row["end-to-end"] = (SKIP, "values carry no gradient")
+            matrix[name] = row
+            continue
         if not ctx.observed_rules:
             row["local rule"] = (SKIP, "no per-node closures to run one op at a time")
         elif name in ctx.forward_faulty:

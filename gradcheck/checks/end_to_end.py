@@ -117,8 +117,6 @@ def end_to_end_check(ctx: CheckContext) -> list[Counterexample]:
         else:
             failures = _rounds(ctx, pool, grads, use_backward)
         ctx.e2e_tested.update(pool)
-        for cx in failures:
-            ctx.e2e_failed.update([cx.suspect] if cx.suspect else cx.graph.ops_used)
         return failures
     except WorkerDied as died:
         ctx.record_death(died, "the end-to-end property test", case=getattr(died, "case", None))
@@ -250,6 +248,7 @@ def failure_findings(ctx: CheckContext, failures: list[Counterexample]) -> None:
     gradient = [cx for cx in failures if cx.kind == "gradient"]
     for cx in failures:
         if cx.kind == "forward":
+            ctx.e2e_failed.update(cx.graph.ops_used)
             evidence = counterexample_evidence(ctx, cx)
             ops = sorted(cx.graph.ops_used)
             ctx.findings.append(Finding("forward-wrong", f"forward values disagree with the oracles in "
@@ -263,9 +262,10 @@ def failure_findings(ctx: CheckContext, failures: list[Counterexample]) -> None:
     for cx in gradient:
         evidence = counterexample_evidence(ctx, cx)
         explaining = _explaining(ctx, cx)
-        if explaining is not None:
+        if explaining is not None:  # backward()'s defect, not these ops': they are not blamed
             explaining.evidence.setdefault("end_to_end", evidence)
             continue
+        ctx.e2e_failed.update([cx.suspect] if cx.suspect else cx.graph.ops_used)
         found = matches[id(cx)]
         if common and common[0] in found:
             found = [common[0]]

@@ -46,35 +46,49 @@ class Consensus:
     oracles: list[Oracle] = field(default_factory=list)
     discarded: Counter = field(default_factory=Counter)
     agreed: int = 0
+    # Answers are kept per graph: derandomized searches generate the same graphs for every
+    # submission, so a batch computes each oracle answer once (``share=False`` to measure).
+    share: bool = True
+    _memo: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def default(cls) -> Consensus:
-        return cls([get_oracle(name) for name in ORACLE_NAMES])
+    def default(cls, share: bool = True) -> Consensus:
+        return cls([get_oracle(name) for name in ORACLE_NAMES], share=share)
 
     def expected(self, graph: Graph) -> Expected | None:
         """The agreed answer, or None (and the reason counted) when the oracles disagree."""
+        if self.share and graph in self._memo:
+            answer, reason = self._memo[graph]
+        else:
+            answer, reason = self._evaluate(graph)
+            if self.share:
+                self._memo[graph] = (answer, reason)
+        if answer is None:
+            self.discarded[reason] += 1
+        else:
+            self.agreed += 1
+        return answer
+
+    def _evaluate(self, graph: Graph) -> tuple[Expected | None, str]:
         answers = {}
         for oracle in self.oracles:
             try:
                 answers[oracle.name] = oracle.evaluate(graph)
-            except (ArithmeticError, ValueError, OverflowError, RuntimeError):
-                self.discarded[f"{oracle.name} could not evaluate"] += 1
-                return None
+            except (ArithmeticError, ValueError, OverflowError, RuntimeError, TypeError):
+                return None, f"{oracle.name} could not evaluate"
         exact = answers.get("sympy") or next(iter(answers.values()))
         for name, ans in answers.items():
             for kind, got, want in (("value", ans.values, exact.values), ("gradient", ans.grads, exact.grads)):
                 for g, w in zip(got, want, strict=True):
                     if not (math.isfinite(g) and math.isfinite(w)) or abs(g - w) > AGREE_RTOL * (1 + abs(w)):
-                        self.discarded[f"{name} {kind} disagrees"] += 1
-                        return None
+                        return None, f"{name} {kind} disagrees"
         rounding = answers.get("torch", exact)
         value_scale = max(1.0, max(abs(v) for v in exact.values))
         grad_scale = max(1.0, max(abs(g) for g in exact.grads))
-        self.agreed += 1
         return Expected(
             values=exact.values, grads=exact.grads,
             value_tol=[SUBJECT_RTOL * abs(w) + SUBJECT_ATOL * value_scale + ROUNDING_HEADROOM * abs(r - w)
                        for r, w in zip(rounding.values, exact.values, strict=True)],
             grad_tol=[SUBJECT_RTOL * abs(w) + SUBJECT_ATOL * grad_scale + ROUNDING_HEADROOM * abs(r - w)
                       for r, w in zip(rounding.grads, exact.grads, strict=True)],
-        )
+        ), ""

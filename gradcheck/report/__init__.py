@@ -16,7 +16,7 @@ from gradcheck.findings import GROUPS
 from gradcheck.report import layout as layout_module
 from gradcheck.result import Result
 
-__all__ = ["write_reports"]
+__all__ = ["write_reports", "render_subject_page", "render_summary_page"]
 
 
 def _num(value) -> str:
@@ -68,17 +68,27 @@ def _file_name(subject: str, taken: set[str]) -> str:
     return name
 
 
+def render_subject_page(result: Result) -> str:
+    """One subject's self-contained page."""
+    return _environment().get_template("subject.html.j2").render(
+        r=result, counts=_counts(result), groups=_groups(result))
+
+
+def render_summary_page(stats: dict, rows: list) -> str:
+    """A class's summary: score distribution, common findings, ops most often wrong."""
+    return _environment().get_template("summary.html.j2").render(s=stats, rows=rows)
+
+
 def write_reports(results: list[Result], out_dir: Path) -> list[Path]:
     """Write one page per result and ``index.html``; returns the pages, index last."""
     out_dir.mkdir(parents=True, exist_ok=True)
     env = _environment()
-    subject_page = env.get_template("subject.html.j2")
     taken: set[str] = set()
     entries, written = [], []
     for result in results:
         name = _file_name(result.subject, taken)
         counts = _counts(result)
-        html = subject_page.render(r=result, counts=counts, groups=_groups(result))
+        html = render_subject_page(result)
         path = out_dir / name
         path.write_text(html, encoding="utf-8")
         written.append(path)

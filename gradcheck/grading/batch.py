@@ -1,0 +1,190 @@
+"""Grading many submissions: in parallel worker processes, each result written as soon as it
+is done, resumable (a submission already graded with the same content, rubric and settings is
+not graded again), and one failing submission never stops the batch."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+from gradcheck import __version__
+from gradcheck.errors import UsageError
+from gradcheck.grading.outputs import (
+    atomic_write,
+    gradebook_csv,
+    gradescope_json,
+    junit_xml,
+    summary,
+)
+from gradcheck.grading.rubric import Rubric, Score, load_rubric
+from gradcheck.loader import discover
+from gradcheck.result import Result
+from gradcheck.runner import Options
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: str
+    path: Path
+
+
+def find_submissions(paths: list[str], class_name: str | None = None) -> list[Submission]:
+    """Each path is a submission (file, notebook or folder); a folder holding several of them
+    -- files or subfolders that each define the class -- stands for all of them."""
+    found: list[Submission] = []
+    for raw in paths:
+        path = Path(raw)
+        children = _submission_children(path, class_name) if path.is_dir() else []
+        for child in children or [path]:
+            found.append(Submission(_id_for(child), child))
+    ids = [s.id for s in found]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    # seed_001.py beside seed_001.ipynb: keep the extension to tell them apart
+    found = [Submission(_id_for(s.path, keep_suffix=True) if s.id in dupes else s.id, s.path) for s in found]
+    ids = [s.id for s in found]
+    if len(set(ids)) != len(ids):
+        taken = [i for i in ids if ids.count(i) > 1]
+        raise UsageError(f"two submissions would share the id {taken[0]!r}; rename one of them")
+    return sorted(found, key=lambda s: s.id)
+
+
+def _submission_children(folder: Path, class_name: str | None) -> list[Path]:
+    defining = discover(folder, class_name)
+    if len(defining) <= 1:
+        return []
+    tops = {folder / p.relative_to(folder).parts[0] for p in defining}
+    return sorted(tops) if len(tops) > 1 else []
+
+
+def _id_for(path: Path, keep_suffix: bool = False) -> str:
+    is_file = path.is_file() or path.suffix in (".py", ".ipynb")
+    stem = path.stem if is_file and not keep_suffix else path.name
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "submission"
+
+
+def content_key(sub: Submission, rubric: Rubric, options: Options) -> str:
+    """What the grade depends on: the submission's files, the rubric, the settings, gradcheck."""
+    h = hashlib.sha256()
+    files = sorted(sub.path.rglob("*")) if sub.path.is_dir() else [sub.path]
+    for f in files:
+        if f.is_file() and "__pycache__" not in f.parts:
+            h.update(str(f.relative_to(sub.path) if sub.path.is_dir() else f.name).encode())
+            h.update(f.read_bytes())
+    h.update(rubric.text.encode())
+    s = options.settings
+    h.update(f"{__version__}|{s.examples}|{s.seed}|{s.max_ops}|{options.class_name}".encode())
+    return h.hexdigest()
+
+
+# One Consensus per grading process: its answers are shared by every submission it grades.
+_CONSENSUS = None
+
+
+def _grade_one(sub: Submission, options: Options, share: bool) -> tuple[dict, float]:
+    global _CONSENSUS
+    from gradcheck.oracles.consensus import Consensus
+    from gradcheck.runner import check_path
+
+    if _CONSENSUS is None or _CONSENSUS.share != share:
+        _CONSENSUS = Consensus.default(share=share)
+    start = time.monotonic()
+    try:
+        result = check_path(str(sub.path), options, _CONSENSUS)
+    except Exception as exc:  # gradcheck's own failure on this submission: recorded, not fatal
+        result = Result(subject=sub.id, harness_error=f"{type(exc).__name__}: {exc}")
+    return result_to_dict(result), time.monotonic() - start
+
+
+def result_to_dict(result: Result) -> dict:
+    return result.to_json()
+
+
+def result_from_dict(doc: dict) -> Result:
+    from gradcheck.findings import Finding, Location
+
+    findings = []
+    for f in doc["findings"]:
+        loc = f.get("location")
+        if loc:
+            loc = Location(**{**loc, "context": tuple(tuple(c) for c in loc.get("context") or ())})
+        findings.append(Finding(code=f["code"], message=f["message"], op=f["op"], severity=f["severity"],
+                                location=loc, evidence=f["evidence"], inherited_by=f["inherited_by"]))
+    return Result(subject=doc["subject"], findings=findings, capabilities=doc["capabilities"],
+                  notes=doc["notes"], stats=doc["stats"], output=doc["output"],
+                  coverage={op: {c: tuple(v) for c, v in row.items()} for op, row in doc["coverage"].items()},
+                  harness_error=doc.get("harness_error"))
+
+
+def grade(subs: list[Submission], rubric_spec: str, out: Path, options: Options, jobs: int = 1,
+          share: bool = True, progress=None) -> list[tuple[str, Result, Score]]:
+    rubric = load_rubric(rubric_spec)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = {s.id: content_key(s, rubric, options) for s in subs}
+    done: dict[str, tuple[dict, float]] = {}
+    todo = []
+    for s in subs:
+        cached = out / s.id / "result.json"
+        try:
+            saved = json.loads(cached.read_text())
+            if saved.get("key") == keys[s.id]:
+                done[s.id] = (saved["result"], saved["seconds"])
+                continue
+        except (OSError, ValueError, KeyError):
+            pass
+        todo.append(s)
+    if progress:
+        progress.start(len(subs), len(done))
+
+    def finish(sub: Submission, doc: dict, seconds: float) -> None:
+        done[sub.id] = (doc, seconds)
+        _write_submission(out, sub, doc, seconds, keys[sub.id], rubric)
+        if progress:
+            progress.advance(sub.id)
+
+    if jobs <= 1:
+        for sub in todo:
+            finish(sub, *_grade_one(sub, options, share))
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_grade_one, sub, options, share): sub for sub in todo}
+            for fut in as_completed(futures):
+                sub = futures[fut]
+                try:
+                    doc, seconds = fut.result()
+                except Exception as exc:  # the grading process itself died
+                    doc, seconds = result_to_dict(Result(subject=sub.id, harness_error=str(exc))), 0.0
+                finish(sub, doc, seconds)
+    rows = []
+    for s in subs:
+        result = result_from_dict(done[s.id][0])
+        rows.append((s.id, result, rubric.score(result)))
+    atomic_write(out / "gradebook.csv", gradebook_csv(rows, rubric))
+    atomic_write(out / "junit.xml", junit_xml(rows, rubric))
+    stats = summary(rows, rubric)
+    atomic_write(out / "summary.json", json.dumps(stats, indent=2) + "\n")
+    _write_summary_html(out, stats, rows)
+    return rows
+
+
+def _write_submission(out: Path, sub: Submission, doc: dict, seconds: float, key: str, rubric: Rubric) -> None:
+    from gradcheck.report import render_subject_page
+
+    folder = out / sub.id
+    result = result_from_dict(doc)
+    score = rubric.score(result)
+    atomic_write(folder / "results.json", gradescope_json(result, score, seconds))
+    atomic_write(folder / "feedback.html", render_subject_page(result))
+    # last, so that a submission counts as graded only once everything else is written
+    atomic_write(folder / "result.json", json.dumps({"key": key, "seconds": seconds, "result": doc}) + "\n")
+
+
+def _write_summary_html(out: Path, stats: dict, rows) -> None:
+    from gradcheck.report import render_summary_page
+
+    atomic_write(out / "summary.html", render_summary_page(stats, rows))

@@ -1,0 +1,155 @@
+"""Rubrics in TOML: points per op and check, traversal, required and optional ops, and what
+each finding code costs. Validation lives here, with messages that name the offending key."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from gradcheck.coverage import FAIL, PASS
+from gradcheck.errors import UsageError
+from gradcheck.findings import CATALOGUE
+from gradcheck.ops import OPS_BY_NAME
+from gradcheck.result import Result
+
+BUILT_IN = ("part1", "full")
+_CHECK_KEYS = {"forward": "forward", "local_rule": "local rule", "end_to_end": "end-to-end"}
+_TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed", "no-backward", "no-grad"}
+_TOP_KEYS = {"name", "required_ops", "optional_ops", "points", "deductions"}
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str  # "add: local rule", "traversal"
+    score: float
+    max_score: float
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Score:
+    items: list[Item]
+    total: float
+    max_score: float
+    deductions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    name: str
+    required_ops: tuple[str, ...]
+    optional_ops: tuple[str, ...]
+    points: dict[str, float]
+    deductions: dict[str, float | str]
+    text: str  # the rubric as written, part of the resume key
+
+    def item_names(self) -> list[str]:
+        names = [f"{op}: {label}" for op in (*self.required_ops, *self.optional_ops)
+                 for key, label in _CHECK_KEYS.items() if self.points.get(key)]
+        return names + (["traversal"] if self.points.get("traversal") else [])
+
+    def score(self, result: Result) -> Score:
+        items = []
+        for op in (*self.required_ops, *self.optional_ops):
+            row = result.coverage.get(op)
+            implemented = row is not None and any(why != "not implemented" for _, why in row.values())
+            if op in self.optional_ops and not implemented:
+                continue  # an optional op that is absent neither earns nor costs
+            for key, label in _CHECK_KEYS.items():
+                worth = self.points.get(key, 0)
+                if worth:
+                    earned, why = _earned(row, label)
+                    items.append(Item(f"{op}: {label}", worth if earned else 0, worth, why))
+        worth = self.points.get("traversal", 0)
+        if worth:
+            broken = sorted({f.code for f in result.findings if f.code in _TRAVERSAL_CODES}
+                            | {f.code for f in result.findings if f.code in ("timeout", "crash")
+                               and "backward()" in str(f.evidence.get("while", ""))})
+            loaded = bool(result.coverage)
+            ok = loaded and not broken
+            why = ", ".join(broken) if broken else ("" if loaded else "the submission did not load")
+            items.append(Item("traversal", worth if ok else 0, worth, why))
+        total = sum(i.score for i in items)
+        maximum = sum(i.max_score for i in items)
+        applied = []
+        for f in result.findings:
+            cost = self.deductions.get(f.code)
+            if cost is None:
+                continue
+            applied.append(f"{f.code}: {cost}")
+            total = 0 if cost == "all" else total - float(cost)
+        return Score(items=items, total=round(max(total, 0.0), 6), max_score=maximum, deductions=applied)
+
+
+def _earned(row, label: str) -> tuple[bool, str]:
+    if row is None:
+        return False, "the submission did not load"
+    state, why = row[label]
+    if state == PASS:
+        return True, ""
+    if label == "local rule" and why.startswith("no per-node closures"):
+        # unobservable one op at a time: judged by the generated graphs instead
+        end_state, end_why = row["end-to-end"]
+        return end_state == PASS, end_why
+    return False, why if state == FAIL else f"skipped: {why}"
+
+
+def load_rubric(spec: str) -> Rubric:
+    """A built-in rubric by name (``part1``, ``full``) or a TOML file."""
+    if spec in BUILT_IN:
+        text = resources.files("gradcheck.rubrics").joinpath(f"{spec}.toml").read_text()
+        where = spec
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise UsageError(f"rubric {spec!r}: no such file (built-in rubrics: {', '.join(BUILT_IN)})")
+        text, where = path.read_text(encoding="utf-8"), str(path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"rubric {where}: not valid TOML ({exc})") from None
+    return _validate(data, text, where)
+
+
+def _validate(data: dict, text: str, where: str) -> Rubric:
+    def fail(key: str, problem: str):
+        raise UsageError(f"rubric {where}: {key} {problem}")
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            fail(key, f"is not a rubric key (known: {', '.join(sorted(_TOP_KEYS))})")
+    ops = {}
+    for key in ("required_ops", "optional_ops"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            fail(key, "must be a list of op names")
+        for op in value:
+            if op not in OPS_BY_NAME:
+                fail(key, f"names {op!r}, which is not an op (known: {', '.join(OPS_BY_NAME)})")
+            if op in ops:
+                fail(key, f"names {op!r} twice")
+            ops[op] = key
+    points = data.get("points", {})
+    if not isinstance(points, dict):
+        fail("points", "must be a table")
+    for key, value in points.items():
+        if key not in (*_CHECK_KEYS, "traversal"):
+            fail(f"points.{key}", f"is not a check (known: {', '.join([*_CHECK_KEYS, 'traversal'])})")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            fail(f"points.{key}", f"must be a number >= 0, not {value!r}")
+    deductions = data.get("deductions", {})
+    if not isinstance(deductions, dict):
+        fail("deductions", "must be a table")
+    for code, cost in deductions.items():
+        if code not in CATALOGUE:
+            fail(f"deductions.{code}", "is not a finding code")
+        if cost != "all" and (isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0):
+            fail(f"deductions.{code}", f'must be a number >= 0 or "all", not {cost!r}')
+    if not ops:
+        fail("required_ops", "must name at least one op")
+    name = data.get("name", Path(where).stem)
+    return Rubric(name=str(name), required_ops=tuple(o for o, k in ops.items() if k == "required_ops"),
+                  optional_ops=tuple(o for o, k in ops.items() if k == "optional_ops"),
+                  points={k: float(v) for k, v in points.items()}, deductions=dict(deductions), text=text)
