@@ -19,6 +19,7 @@ class CheckSettings:
     seed: int | None = None  # None: derandomized (same verdict on every run)
     max_ops: int = 10
     rounds: int = 3  # property searches after a first failure, excluding what it blamed
+    share: bool = True  # reuse generated cases across subjects (see end_to_end.search)
 
 
 @dataclass

@@ -54,9 +54,43 @@ def compare(graph: Graph, run: GraphRun, expected: Expected, grads: bool) -> tup
     return ("gradient", bad) if bad else None
 
 
+# Graphs a search generated for a subject that passed it, by search parameters. Derandomized
+# Hypothesis generates the same sequence for every subject that passes, so a later submission
+# replays the sequence directly -- no generation, cached oracle answers -- and only a failure
+# brings in Hypothesis again, to find and shrink its counterexample exactly as it would have.
+_PASSED_SEQUENCES: dict[tuple, tuple[Graph, ...]] = {}
+
+
 def search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
            focus: str | None = None) -> Counterexample | None:
-    """One Hypothesis search; the last failure seen is the shrunk one (Hypothesis replays it)."""
+    """One property search; returns the shrunk counterexample, or None if none was found."""
+    cfg = ctx.settings
+    key = (tuple(ops), grads, use_backward, focus, cfg.examples, cfg.max_ops, cfg.seed)
+    seen: list[Graph] = []
+    if cfg.share and key in _PASSED_SEQUENCES:
+        if not any(_check_case(ctx, g, grads, use_backward) for g in _PASSED_SEQUENCES[key]):
+            return None
+    found = _hypothesis_search(ctx, ops, grads, use_backward, focus, seen)
+    if found is None and cfg.share:
+        _PASSED_SEQUENCES[key] = tuple(seen)
+    return found
+
+
+def _check_case(ctx: CheckContext, graph: Graph, grads: bool, use_backward: bool) -> Counterexample | None:
+    """Run one graph on the subject and compare; None when it agrees with the oracles (or the
+    oracles disagree among themselves, which is not held against the subject)."""
+    ctx.stats["cases"] = ctx.stats.get("cases", 0) + 1
+    expected = ctx.consensus.expected(graph)
+    if expected is None:
+        return None
+    run = ctx.session.run([graph], grads=grads, use_backward=use_backward)[0]
+    verdict = compare(graph, run, expected, grads)
+    return Counterexample(graph, run, expected, *verdict) if verdict else None
+
+
+def _hypothesis_search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
+                       focus: str | None, seen: list[Graph]) -> Counterexample | None:
+    """The last failure Hypothesis reports is the shrunk one (it replays it at the end)."""
     found: list[Counterexample] = []
     died: list[WorkerDied] = []
     cfg = ctx.settings
@@ -69,19 +103,15 @@ def search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
     def prop(graph: Graph) -> None:
         if died:
             return  # the worker died once: don't let shrinking replay a hang again and again
-        ctx.stats["cases"] = ctx.stats.get("cases", 0) + 1
-        expected = ctx.consensus.expected(graph)
-        if expected is None:
-            return  # oracles disagree here (a kink, overflow): not held against the subject
+        seen.append(graph)
         try:
-            run = ctx.session.run([graph], grads=grads, use_backward=use_backward)[0]
+            cx = _check_case(ctx, graph, grads, use_backward)
         except WorkerDied as exc:
             exc.case = graph.describe()
             died.append(exc)
             return
-        verdict = compare(graph, run, expected, grads)
-        if verdict:
-            found.append(Counterexample(graph, run, expected, *verdict))
+        if cx is not None:
+            found.append(cx)
             raise _Falsified()
 
     if cfg.seed is not None:

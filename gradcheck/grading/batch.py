@@ -9,7 +9,7 @@ import json
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -87,12 +87,15 @@ _CONSENSUS = None
 
 
 def _grade_one(sub: Submission, options: Options, share: bool) -> tuple[dict, float]:
+    """Grade one submission. With ``share``, generated cases and oracle answers computed for
+    earlier submissions in this process are reused (verdicts are the same either way)."""
     global _CONSENSUS
     from gradcheck.oracles.consensus import Consensus
     from gradcheck.runner import check_path
 
     if _CONSENSUS is None or _CONSENSUS.share != share:
         _CONSENSUS = Consensus.default(share=share)
+    options = replace(options, settings=replace(options.settings, share=share))
     start = time.monotonic()
     try:
         result = check_path(str(sub.path), options, _CONSENSUS)

@@ -1,8 +1,8 @@
 """The worker: the only place where a submission's code runs.
 
 Run as a script (``python -I worker.py READ_FD WRITE_FD``) by ``gradcheck.sandbox.client``. It
-uses nothing beyond the standard library, so it can run under another interpreter
-(``--python``) that has no gradcheck installed.
+uses nothing beyond the standard library and is one file on purpose, so it can run under
+another interpreter (``--python``) that has no gradcheck installed.
 
 It executes the submission, builds graphs with the submission's class and reports raw
 observations (numbers, exception types, which closures ran in which order) over a pair of pipes
@@ -153,7 +153,7 @@ class Worker:
         as_main = req.get("as_main", False)
         self.module_name = "__main__" if as_main else "submission"
         module = types.ModuleType(self.module_name)
-        module.__dict__["get_ipython"] = _FakeIPython
+        module.__dict__["get_ipython"] = _get_ipython
         module.__dict__["display"] = lambda *a, **k: None
         if not as_main:
             sys.modules[self.module_name] = module
@@ -520,14 +520,18 @@ def _paths_holding(out, inputs):
     return found
 
 
-class _FakeIPython:
-    """Stands in for ``get_ipython()`` in notebooks: every call is a harmless no-op."""
+class _NoOpShell:
+    """Stands in for the IPython shell in notebooks: every method is a harmless no-op."""
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
 
 
-_FakeIPython = (lambda instance: (lambda: instance))(_FakeIPython())
+_SHELL = _NoOpShell()
+
+
+def _get_ipython():
+    return _SHELL
 
 
 # -------------------------------------------------------------------------------- main loop

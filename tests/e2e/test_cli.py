@@ -68,3 +68,21 @@ def test_html_reports_are_written(tmp_path):
     code, _, err = run_cli("check", str(REFERENCE / "seed_004.py"), "--html", str(tmp_path / "r"), "--examples", "20")
     assert code == 1
     assert (tmp_path / "r" / "index.html").exists() and "reports:" in err
+
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def test_submission_runs_under_another_interpreter():
+    import os
+
+    import pytest
+
+    if not os.path.exists(SYSTEM_PYTHON) or os.path.realpath(SYSTEM_PYTHON) == os.path.realpath(sys.executable):
+        pytest.skip("no second interpreter on this machine")
+    code, out, _ = run_cli("check", str(REFERENCE / "correct_iterative.py"), "--python", SYSTEM_PYTHON,
+                           "--format", "json", "--examples", "20")
+    doc = json.loads(out)
+    assert code == 0 and doc["verdict"] == "pass"
+    code, out, err = run_cli("check", str(REFERENCE / "correct_iterative.py"), "--python", "/nonexistent/python")
+    assert code == 2 and "cannot start the worker" in err
