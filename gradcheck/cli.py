@@ -131,10 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     except GradcheckError as exc:
         print(f"gradcheck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from gradcheck.oracles.consensus import Consensus
+
     results: list[Result] = []
+    consensus = Consensus.default()  # one for all paths: their oracle answers are shared
     try:
         for path in expand_paths(args.paths, args.class_name):
-            results.append(_run_one(path, options, show_progress=args.format == "text"))
+            results.append(_run_one(path, options, consensus, show_progress=args.format == "text"))
     except GradcheckError as exc:
         print(f"gradcheck: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -245,13 +248,13 @@ def expand_paths(paths: list[str], class_name: str | None) -> list[str]:
     return out
 
 
-def _run_one(path: str, options: Options, show_progress: bool) -> Result:
+def _run_one(path: str, options: Options, consensus, show_progress: bool) -> Result:
     if not show_progress:
-        return check_path(path, options)
+        return check_path(path, options, consensus)
     from rich.console import Console
 
     with Console(stderr=True).status(f"checking {path} ..."):
-        return check_path(path, options)
+        return check_path(path, options, consensus)
 
 
 if __name__ == "__main__":

@@ -54,26 +54,50 @@ def compare(graph: Graph, run: GraphRun, expected: Expected, grads: bool) -> tup
     return ("gradient", bad) if bad else None
 
 
-# Graphs a search generated for a subject that passed it, by search parameters. Derandomized
-# Hypothesis generates the same sequence for every subject that passes, so a later submission
-# replays the sequence directly -- no generation, cached oracle answers -- and only a failure
-# brings in Hypothesis again, to find and shrink its counterexample exactly as it would have.
-_PASSED_SEQUENCES: dict[tuple, tuple[Graph, ...]] = {}
+# The graphs a search tries first, by search parameters. They are generated without any
+# subject (a property that always holds), so they are exactly what derandomized Hypothesis
+# generates for a subject that passes -- and the same for every subject, however many were
+# checked before: each subject's worker sees a request sequence that depends only on itself,
+# which keeps order-dependent bugs (sets of values iterate by address) reproducible. Only a
+# failure brings in Hypothesis with the subject, to find and shrink the counterexample.
+_SEQUENCES: dict[tuple, tuple[Graph, ...]] = {}
 
 
 def search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
            focus: str | None = None) -> Counterexample | None:
     """One property search; returns the shrunk counterexample, or None if none was found."""
     cfg = ctx.settings
-    key = (tuple(ops), grads, use_backward, focus, cfg.examples, cfg.max_ops, cfg.seed)
+    key = (tuple(ops), focus, cfg.examples, cfg.max_ops, cfg.seed)
+    sequence = _SEQUENCES.get(key) if cfg.share else None
+    if sequence is None:
+        sequence = _generate(ops, focus, cfg)
+        if cfg.share:
+            _SEQUENCES[key] = sequence
+    if not any(_check_case(ctx, g, grads, use_backward) for g in sequence):
+        return None
+    return _hypothesis_search(ctx, ops, grads, use_backward, focus)
+
+
+def _settings(cfg):
+    return settings(max_examples=cfg.examples, database=None, deadline=None, verbosity=Verbosity.quiet,
+                    derandomize=cfg.seed is None, report_multiple_bugs=False, print_blob=False,
+                    phases=(Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+
+
+def _seeded(test, cfg):
+    return seed(cfg.seed)(test) if cfg.seed is not None else test
+
+
+def _generate(ops: list[str], focus: str | None, cfg) -> tuple[Graph, ...]:
     seen: list[Graph] = []
-    if cfg.share and key in _PASSED_SEQUENCES:
-        if not any(_check_case(ctx, g, grads, use_backward) for g in _PASSED_SEQUENCES[key]):
-            return None
-    found = _hypothesis_search(ctx, ops, grads, use_backward, focus, seen)
-    if found is None and cfg.share:
-        _PASSED_SEQUENCES[key] = tuple(seen)
-    return found
+
+    @_settings(cfg)
+    @given(expression_dags(ops, max_ops=cfg.max_ops, focus=focus))
+    def record(graph: Graph) -> None:
+        seen.append(graph)
+
+    _seeded(record, cfg)()
+    return tuple(seen)
 
 
 def _check_case(ctx: CheckContext, graph: Graph, grads: bool, use_backward: bool) -> Counterexample | None:
@@ -89,21 +113,17 @@ def _check_case(ctx: CheckContext, graph: Graph, grads: bool, use_backward: bool
 
 
 def _hypothesis_search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
-                       focus: str | None, seen: list[Graph]) -> Counterexample | None:
+                       focus: str | None) -> Counterexample | None:
     """The last failure Hypothesis reports is the shrunk one (it replays it at the end)."""
     found: list[Counterexample] = []
     died: list[WorkerDied] = []
     cfg = ctx.settings
 
-    @settings(max_examples=cfg.examples, database=None, deadline=None, verbosity=Verbosity.quiet,
-              derandomize=cfg.seed is None, report_multiple_bugs=False, print_blob=False,
-              phases=(Phase.generate, Phase.shrink),
-              suppress_health_check=list(HealthCheck))
+    @_settings(cfg)
     @given(expression_dags(ops, max_ops=cfg.max_ops, focus=focus))
     def prop(graph: Graph) -> None:
         if died:
             return  # the worker died once: don't let shrinking replay a hang again and again
-        seen.append(graph)
         try:
             cx = _check_case(ctx, graph, grads, use_backward)
         except WorkerDied as exc:
@@ -114,10 +134,8 @@ def _hypothesis_search(ctx: CheckContext, ops: list[str], grads: bool, use_backw
             found.append(cx)
             raise _Falsified()
 
-    if cfg.seed is not None:
-        prop = seed(cfg.seed)(prop)
     try:
-        prop()
+        _seeded(prop, cfg)()
     except _Falsified:
         pass
     except FlakyFailure:
@@ -302,6 +320,8 @@ def failure_findings(ctx: CheckContext, failures: list[Counterexample]) -> None:
         if len(found) == 1:
             _add_fingerprinted(ctx, found[0], evidence)
             continue
+        if not found and _inherit_from_primitive(ctx, cx, evidence):
+            continue
         ops = sorted(cx.graph.ops_used)
         names = ", ".join(f"`{o}`" for o in ops)
         message = (f"gradients disagree with the oracles in `{evidence['case']}` (ops: {names}) and no "
@@ -313,6 +333,25 @@ def failure_findings(ctx: CheckContext, failures: list[Counterexample]) -> None:
                                     evidence=evidence))
     if not ctx.observed_rules:
         _fold_usual_compositions(ctx)
+
+
+def _inherit_from_primitive(ctx: CheckContext, cx: Counterexample, evidence: dict) -> bool:
+    """An op searched on its own whose numbers match no defect of its own, while a primitive it
+    is usually built from has a fingerprinted defect: the composite's failure is that one (the
+    reference engine treats the composite as a single node, so it cannot reproduce it)."""
+    if ctx.observed_rules or cx.suspect is None:
+        return False
+    for primitive in get_op(cx.suspect).built_from:
+        parent = next((f for f in ctx.findings if f.op == primitive
+                       and f.evidence.get("identified_by") == "fingerprint"), None)
+        if parent is not None:
+            if cx.suspect not in parent.inherited_by:
+                parent.inherited_by.append(cx.suspect)
+                parent.message += (f" `{cx.suspect}` fails too, probably because it is built from "
+                                   f"`{primitive}`.")
+            parent.evidence.setdefault("inherited_cases", []).append(evidence["case"])
+            return True
+    return False
 
 
 def _fold_usual_compositions(ctx: CheckContext) -> None:
