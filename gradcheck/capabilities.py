@@ -31,6 +31,7 @@ class Capabilities:
     ops: dict[str, bool] = field(default_factory=dict)
     number_coercion: bool | None = None
     slots: bool = False
+    initial_grad: float | None = None  # a fresh value's grad (should be 0)
     methods: dict[str, dict] = field(default_factory=dict)  # name -> {"file", "line"} of its def
 
     @property
@@ -89,6 +90,7 @@ def decide(class_facts: dict, inspected: dict, backward_name: str | None = None)
     caps.grad_attr = next((g for g in GRAD_NAMES if g in numeric_leaf and g != caps.data_attr), None)
     if caps.grad_attr is None:
         caps.grad_attr = next((g for g in GRAD_NAMES if g in attrs and attrs[g]["kind"] == "property"), None)
+    caps.initial_grad = leaf_vars.get(caps.grad_attr) if isinstance(leaf_vars.get(caps.grad_attr), float) else None
     caps.slots = "__slots__" in attrs
     caps.methods = {n: {"file": a.get("file"), "line": a.get("line")}
                     for n, a in attrs.items() if a["kind"] == "function" and a.get("file")}

@@ -51,7 +51,13 @@ def capability_findings(ctx: CheckContext) -> None:
     if caps.grad_attr is None:
         ctx.findings.append(Finding("no-grad", f"{caps.class_name} values have no `grad`: this is a "
                                     "forward-only implementation, so no gradient can be checked"))
-    elif caps.backward is None:
+    elif caps.initial_grad not in (None, 0.0):
+        ctx.findings.append(Finding(
+            "grad-seed", f"a new `{caps.class_name}` starts with grad = {caps.initial_grad:g}; gradients "
+            "must start at 0 and only the output's be set to 1 (by backward()), or every value that "
+            "receives gradient ends up too large", location=ctx.method_location("__init__"),
+            evidence={"initial_grad": caps.initial_grad}))
+    if caps.grad_attr is not None and caps.backward is None:
         how = ("gradcheck checked the per-op rules with its own traversal" if caps.closure_attr
                else "and no per-node `_backward` was found either")
         ctx.findings.append(Finding("no-backward", f"{caps.class_name} has no `backward()` method "

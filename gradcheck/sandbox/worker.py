@@ -399,7 +399,12 @@ def harness_backward(root, cfg, stop=None, ran=None):
         stop = ()
         setattr(root, cfg.grad_attr, 1.0)
     stop_ids = {id(s) for s in stop}
-    for node in reversed(topological(root, cfg, stop)):
+    order = topological(root, cfg, stop)
+    if stop:  # an op probed alone: its internal nodes start from zero, whatever __init__ did
+        for node in order:
+            if id(node) not in stop_ids and node is not root:
+                setattr(node, cfg.grad_attr, 0.0)
+    for node in reversed(order):
         if id(node) in stop_ids:
             continue
         closure = getattr(node, cfg.closure_attr, None) if cfg.closure_attr else None

@@ -87,6 +87,8 @@ REGISTRY = [
              E(("topo-order", None))),
     Injector("no-seed", "closure", "        self.grad = 1.0\n        for v in reversed(topo):",
              "        for v in reversed(topo):", E(("grad-seed", None))),
+    Injector("grad-starts-at-one", "closure", "        self.grad = 0.0\n        self._backward = lambda: None",
+             "        self.grad = 1.0\n        self._backward = lambda: None", E(("grad-seed", None))),
     Injector("no-backward", "closure", "    def backward(self):", "    def _unused(self):",
              E(("no-backward", None))),
     # --- iterative design (own rule per op, unhashable values, backprop()) ---

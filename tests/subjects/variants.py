@@ -1,5 +1,7 @@
 """Correct implementations of varied design: gradcheck must raise no error on any of them."""
 
+from pathlib import Path
+
 import micrograd.engine
 
 from subjects.injectors import DESIGNS
@@ -79,6 +81,7 @@ VARIANTS = {
     "numpy_math": _edit(FULL, ("import math\n", "import math\nimport numpy as np\n"),
                         ("t = math.tanh(self.data)", "t = np.tanh(self.data)"),
                         ("out = Value(math.exp(self.data), (self,), \"exp\")", "out = Value(np.exp(self.data), (self,), \"exp\")")),
+    "kahn_topological_order": (Path(__file__).parent / "kahn_value.py").read_text(),
     "slots_and_seed_argument": _edit(
         FULL, ("class Value:\n", "class Value:\n    __slots__ = ('data', 'grad', '_backward', '_prev', '_op', 'label')\n\n"),
         ("    def backward(self):", "    def backward(self, seed=1.0):"), ("        self.grad = 1.0\n", "        self.grad = seed\n")),
