@@ -36,18 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("paths", nargs="+", metavar="PATH",
                        help=".py file, .ipynb notebook, folder, or module:Class")
     check.add_argument("--format", choices=("text", "json"), default="text")
-    check.add_argument("--class", dest="class_name", metavar="NAME",
-                       help="the class to check when it is not found unambiguously")
-    check.add_argument("--backward", metavar="NAME", help="the method that runs backpropagation")
-    check.add_argument("--examples", type=_positive(int), default=100,
-                       help="generated cases per property search (default 100)")
-    check.add_argument("--seed", type=int, default=None,
-                       help="random seed; without it every run is derandomized and identical")
-    check.add_argument("--python", metavar="PATH",
-                       help="interpreter that runs the submission (default: this one)")
     check.add_argument("--html", metavar="DIR", type=Path,
                        help="also write an HTML report per subject and an index.html into DIR")
-    add_limit_options(check)
+    _add_subject_options(check)
 
     grade = sub.add_parser("grade", help="grade submissions with a rubric")
     grade.add_argument("paths", nargs="+", metavar="SUBMISSION",
@@ -57,24 +48,27 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", required=True, type=Path, metavar="DIR", help="where to write the results")
     grade.add_argument("-j", "--jobs", type=_positive(int), default=1, help="submissions graded at once")
     _add_subject_options(grade)
-    add_limit_options(grade)
 
     gs = sub.add_parser("gradescope", help="grade inside Gradescope's autograder container")
     gs.add_argument("--rubric", default="part1", metavar="R", help="built-in rubric or TOML file (default part1)")
     gs.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
     gs.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
     _add_subject_options(gs)
-    add_limit_options(gs)
     return parser
 
 
 def _add_subject_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--class", dest="class_name", metavar="NAME", help="the class to check")
+    """How to find and run a submission: shared by check, grade and gradescope."""
+    parser.add_argument("--class", dest="class_name", metavar="NAME",
+                        help="the class to check when it is not found unambiguously")
     parser.add_argument("--backward", metavar="NAME", help="the method that runs backpropagation")
     parser.add_argument("--examples", type=_positive(int), default=100,
                         help="generated cases per property search (default 100)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: derandomized)")
-    parser.add_argument("--python", metavar="PATH", help="interpreter that runs the submission")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed; without it every run is derandomized and identical")
+    parser.add_argument("--python", metavar="PATH",
+                        help="interpreter that runs the submission (default: this one)")
+    add_limit_options(parser)
 
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:

@@ -155,8 +155,7 @@ class SubjectSession:
         return self.submission.locate(where[0], where[1])
 
     def _died_finding(self, died: WorkerDied, doing: str) -> Finding:
-        verb = {"timeout": "hung", "memory-limit": "ran out of memory"}.get(died.kind, "died")
-        return Finding(died.kind, f"the submission's code {verb} while gradcheck was {doing}: "
+        return Finding(died.kind, f"the submission's code {died.verb} while gradcheck was {doing}: "
                                   f"it {died.detail}", evidence={"while": doing})
 
     def restart(self) -> None:

@@ -52,12 +52,11 @@ class CheckContext:
             if (f.code, f.op) == (died.kind, op):
                 f.evidence.setdefault("also_while", []).append(doing)
                 return
-        what = {"timeout": "hung", "memory-limit": "ran out of memory"}.get(died.kind, "died")
         subject = f"`{op}`" if op else "the submission's code"
         evidence = {"while": doing}
         if case:
             evidence["case"] = case
-        self.findings.append(Finding(died.kind, f"{subject} {what} during {doing}: it {died.detail}",
+        self.findings.append(Finding(died.kind, f"{subject} {died.verb} during {doing}: it {died.detail}",
                                      op=op, evidence=evidence))
         if op:
             self.faulty_ops.add(op)

@@ -52,6 +52,11 @@ class WorkerDied(Exception):
         self.kind = kind  # "timeout", "memory-limit" or "crash"
         self.detail = detail
 
+    @property
+    def verb(self) -> str:
+        """What the submission's code did, in a finding's words."""
+        return {"timeout": "hung", "memory-limit": "ran out of memory"}.get(self.kind, "died")
+
 
 class _OutputSink:
     """Reads the worker's stdout/stderr pipe to the end, keeping only the first bytes: a
