@@ -6,7 +6,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradcheck.findings import ERROR, Finding
+from gradcheck.findings import ERROR, Finding, Location
 
 PASS, FAIL, ERRORED = "pass", "fail", "error"
 
@@ -42,6 +42,21 @@ class Result:
                 "coverage": {op: {check: list(v) for check, v in row.items()}
                              for op, row in self.coverage.items()},
                 "output": self.output, "harness_error": self.harness_error}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Result:
+        """The inverse of ``to_json`` (results saved by batch grading are read back with it)."""
+        findings = []
+        for f in doc["findings"]:
+            loc = f.get("location")
+            if loc:
+                loc = Location(**{**loc, "context": tuple(tuple(c) for c in loc.get("context") or ())})
+            findings.append(Finding(code=f["code"], message=f["message"], op=f["op"], severity=f["severity"],
+                                    location=loc, evidence=f["evidence"], inherited_by=f["inherited_by"]))
+        return cls(subject=doc["subject"], findings=findings, capabilities=doc["capabilities"],
+                   notes=doc["notes"], stats=doc["stats"], output=doc["output"],
+                   coverage={op: {c: tuple(v) for c, v in row.items()} for op, row in doc["coverage"].items()},
+                   harness_error=doc.get("harness_error"))
 
     def _repr_html_(self) -> str:
         """Rich display in Jupyter: verdict and findings; everything escaped."""

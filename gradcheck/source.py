@@ -18,7 +18,7 @@ class GradStatement:
     assigns: bool  # `=` rather than `+=`
 
 
-def _function_at(source: str, line: int) -> ast.FunctionDef | ast.Lambda | None:
+def function_at(source: str, line: int) -> ast.FunctionDef | ast.Lambda | None:
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -34,7 +34,7 @@ def _function_at(source: str, line: int) -> ast.FunctionDef | ast.Lambda | None:
 
 def grad_statements(source: str, func_line: int, grad_attr: str) -> list[GradStatement]:
     """Statements in the function defined at ``func_line`` that write ``<x>.<grad_attr>``."""
-    fn = _function_at(source, func_line)
+    fn = function_at(source, func_line)
     if fn is None:
         return []
     lines = source.splitlines()
@@ -55,7 +55,7 @@ def grad_statements(source: str, func_line: int, grad_attr: str) -> list[GradSta
 def free_globals(source: str, func_line: int) -> list[str]:
     """Names a function reads that are neither its own, nor builtins, nor the class's module
     level definitions -- e.g. ``o`` in a ``backward()`` that calls ``build_topo(o)``."""
-    fn = _function_at(source, func_line)
+    fn = function_at(source, func_line)
     if fn is None or isinstance(fn, ast.Lambda):
         return []
     try:

@@ -101,21 +101,24 @@ def forward_check(ctx: CheckContext) -> None:
 
 def fold_inherited(ctx: CheckContext, code: str) -> None:
     """Report a defect once, on the primitive: an op whose probe ran a strict superset of
-    another faulty op's closures (``rsub = lift(k) - a``) inherits that op's finding."""
-    from gradcheck.checks.local_rules import closures_run
+    another faulty op's closures (``rsub = lift(k) - a``) inherits that op's finding -- from a
+    root, never from an op that itself inherits (``sub`` from ``add``, not from ``neg``)."""
+    from gradcheck.checks.local_rules import built_on, closures_run, inherited_sentence
 
     found = [f for f in ctx.findings if f.code == code and f.op]
     if len(found) < 2 or ctx.caps.closure_attr is None or ctx.caps.grad_attr is None:
         return
     ran = closures_run(ctx, [f.op for f in found])
-    for f in list(found):
-        parents = [p for p in found if p is not f and ran.get(p.op) and ran[p.op] < ran.get(f.op, set())]
-        if parents:
-            parents[0].inherited_by.append(f.op)
-            ctx.findings.remove(f)
+    roots = [f for f in found if not any(built_on(ran, p.op, f.op) for p in found)]
     for f in found:
-        if f.inherited_by:
-            f.message += " Inherited by " + ", ".join(f"`{h}`" for h in sorted(f.inherited_by)) + "."
+        if f in roots:
+            continue
+        parent = next(p for p in roots if built_on(ran, p.op, f.op))
+        parent.inherited_by.append(f.op)
+        ctx.findings.remove(f)
+    for f in roots:
+        f.inherited_by.sort()
+        f.message += inherited_sentence(f.inherited_by)
 
 
 def _error_location(ctx: CheckContext, run):

@@ -231,17 +231,16 @@ def _has_sharing(graph: Graph) -> bool:
 
 def _explaining(ctx: CheckContext, cx: Counterexample) -> Finding | None:
     """A traversal diagnosis that accounts for this failure (faulty ops never reach the search)."""
+    # A wrong seed breaks every graph; a wrong order or a skipped node, any graph more than one
+    # op deep; revisits need a shared node -- in our graph, or inside an op built from several
+    # nodes. One only fingerprinted explains them all: no structure could be seen.
+    deep = any(not cx.graph.nodes[a].is_leaf for n in cx.graph.nodes for a in n.args)
+    shared = _has_sharing(cx.graph) or bool(cx.graph.ops_used & ctx.composite_ops)
     for f in ctx.findings:
         if f.code not in TRAVERSAL_CODES:
             continue
-        # A wrong seed breaks every graph; a wrong order or a skipped node, any graph more than
-        # one op deep; revisits need a shared node -- in our graph, or inside an op built from
-        # several nodes. One only fingerprinted explains them all: no structure could be seen.
-        deep = any(not cx.graph.nodes[a].is_leaf for n in cx.graph.nodes for a in n.args)
-        composite = bool(cx.graph.ops_used & ctx.composite_ops)
-        if (f.evidence.get("identified_by") == "fingerprint" or f.code == "grad-seed"
-                or (f.code != "topo-revisit" and (deep or composite))
-                or _has_sharing(cx.graph) or composite):
+        if (f.evidence.get("identified_by") == "fingerprint" or f.code == "grad-seed" or shared
+                or (f.code != "topo-revisit" and deep)):
             return f
     return None
 

@@ -102,9 +102,24 @@ def closures_run(ctx: CheckContext, ops: list[str]) -> dict[str, set[tuple]]:
             replies = ctx.session.local_rule([_case(g) for g in graphs])
         except WorkerDied:
             continue
-        out[name] = {(str(c.get("qualname")), c.get("file"), c.get("line"))
-                     for r in replies for c in (r.get("closures") or []) if isinstance(c, dict)}
+        out[name] = set().union(*(_closure_ids(r) for r in replies))
     return out
+
+
+def _closure_ids(reply: dict) -> set[tuple]:
+    """The (qualname, file, line) of each closure a probe reported running."""
+    return {(str(c.get("qualname")), c.get("file"), c.get("line"))
+            for c in reply.get("closures") or [] if isinstance(c, dict)}
+
+
+def built_on(closures: dict[str, set[tuple]], primitive: str, op: str) -> bool:
+    """Whether ``op``'s probe ran a strict superset of ``primitive``'s closures, i.e. ``op`` is
+    built from ``primitive`` (``sub = a + (-b)`` runs ``__add__``'s and ``__mul__``'s)."""
+    return primitive != op and bool(closures.get(primitive)) and closures[primitive] < closures.get(op, set())
+
+
+def inherited_sentence(heirs: list[str]) -> str:
+    return " Inherited by " + ", ".join(f"`{h}`" for h in heirs) + "." if heirs else ""
 
 
 def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict]):
@@ -112,9 +127,7 @@ def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict
     evidence: dict = {}
     ran: set[tuple] = set()
     for graph, reply in zip(graphs, replies, strict=True):
-        for c in reply.get("closures") or []:
-            if isinstance(c, dict):
-                ran.add((str(c.get("qualname")), c.get("file"), c.get("line")))
+        ran |= _closure_ids(reply)
         expected = ctx.consensus.expected(graph)
         if expected is None:
             continue
@@ -146,16 +159,10 @@ def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict
 
 def _report(ctx: CheckContext, verdicts: dict, closures: dict) -> None:
     """One finding per root-cause op and defect; composite ops are listed as inheriting it."""
-    roots = {}
-    for name, (defects, evidence) in verdicts.items():
-        parents = [p for p in verdicts if p != name and closures.get(p) and closures[p] < closures[name]
-                   and verdicts[p][0] & defects]
-        if parents:
-            continue
-        roots[name] = (defects, evidence)
+    roots = {name: (defects, evidence) for name, (defects, evidence) in verdicts.items()
+             if not any(built_on(closures, p, name) and verdicts[p][0] & defects for p in verdicts)}
     for name, (defects, evidence) in roots.items():
-        heirs = sorted(n for n in verdicts if n != name and closures.get(name)
-                       and closures[name] < closures.get(n, set()))
+        heirs = sorted(n for n in verdicts if built_on(closures, name, n))
         ctx.faulty_ops.update([name, *heirs])
         for code in sorted(defects):
             finding = _finding(ctx, name, code, evidence, closures.get(name, set()), heirs)
@@ -209,8 +216,7 @@ def _finding(ctx, name, code, evidence, ran, heirs) -> Finding:
     message = f"`{op.method}`'s backward {what}; {_FIX[code]}."
     if evidence.get("error"):
         message = f"`{op.method}`'s backward raised {evidence['error']}."
-    if heirs:
-        message += " Inherited by " + ", ".join(f"`{h}`" for h in heirs) + "."
+    message += inherited_sentence(heirs)
     return Finding(code, message, op=name, location=location, evidence=dict(evidence), inherited_by=heirs)
 
 

@@ -16,7 +16,7 @@ from gradcheck.evidence import drawable
 from gradcheck.findings import Finding
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.sandbox.client import WorkerDied
-from gradcheck.source import free_globals, top_level_names
+from gradcheck.source import free_globals, function_at, top_level_names
 
 
 def traversal_graphs(binary: list[str], unary: list[str]) -> list[Graph]:
@@ -186,12 +186,8 @@ def _visited_hint(ctx: CheckContext) -> str:
     source, line = _backward_source(ctx)
     if not source:
         return ""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return ""
-    fn = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.lineno == line), None)
-    if fn is None:
+    fn = function_at(source, line)
+    if not isinstance(fn, ast.FunctionDef):
         return ""
     for inner in ast.walk(fn):
         if isinstance(inner, ast.FunctionDef) and inner is not fn:

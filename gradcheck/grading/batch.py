@@ -101,27 +101,7 @@ def _grade_one(sub: Submission, options: Options, share: bool) -> tuple[dict, fl
         result = check_path(str(sub.path), options, _CONSENSUS)
     except Exception as exc:  # gradcheck's own failure on this submission: recorded, not fatal
         result = Result(subject=sub.id, harness_error=f"{type(exc).__name__}: {exc}")
-    return result_to_dict(result), time.monotonic() - start
-
-
-def result_to_dict(result: Result) -> dict:
-    return result.to_json()
-
-
-def result_from_dict(doc: dict) -> Result:
-    from gradcheck.findings import Finding, Location
-
-    findings = []
-    for f in doc["findings"]:
-        loc = f.get("location")
-        if loc:
-            loc = Location(**{**loc, "context": tuple(tuple(c) for c in loc.get("context") or ())})
-        findings.append(Finding(code=f["code"], message=f["message"], op=f["op"], severity=f["severity"],
-                                location=loc, evidence=f["evidence"], inherited_by=f["inherited_by"]))
-    return Result(subject=doc["subject"], findings=findings, capabilities=doc["capabilities"],
-                  notes=doc["notes"], stats=doc["stats"], output=doc["output"],
-                  coverage={op: {c: tuple(v) for c, v in row.items()} for op, row in doc["coverage"].items()},
-                  harness_error=doc.get("harness_error"))
+    return result.to_json(), time.monotonic() - start
 
 
 def grade(subs: list[Submission], rubric_spec: str, out: Path, options: Options, jobs: int = 1,
@@ -161,11 +141,11 @@ def grade(subs: list[Submission], rubric_spec: str, out: Path, options: Options,
                 try:
                     doc, seconds = fut.result()
                 except Exception as exc:  # the grading process itself died
-                    doc, seconds = result_to_dict(Result(subject=sub.id, harness_error=str(exc))), 0.0
+                    doc, seconds = Result(subject=sub.id, harness_error=str(exc)).to_json(), 0.0
                 finish(sub, doc, seconds)
     rows = []
     for s in subs:
-        result = result_from_dict(done[s.id][0])
+        result = Result.from_json(done[s.id][0])
         rows.append((s.id, result, rubric.score(result)))
     atomic_write(out / "gradebook.csv", gradebook_csv(rows, rubric))
     atomic_write(out / "junit.xml", junit_xml(rows, rubric))
@@ -179,7 +159,7 @@ def _write_submission(out: Path, sub: Submission, doc: dict, seconds: float, key
     from gradcheck.report import render_subject_page
 
     folder = out / sub.id
-    result = result_from_dict(doc)
+    result = Result.from_json(doc)
     score = rubric.score(result)
     atomic_write(folder / "results.json", gradescope_json(result, score, seconds))
     atomic_write(folder / "feedback.html", render_subject_page(result))

@@ -158,3 +158,11 @@ def test_invalid_rubrics_name_the_key(tmp_path, text, problem):
 def test_bad_rubric_stops_before_grading(tmp_path):
     proc = run_grade(REFERENCE / "seed_004.py", "--rubric", tmp_path / "none.toml", "--out", tmp_path / "o")
     assert proc.returncode == 2 and "no such file" in proc.stderr and not (tmp_path / "o").exists()
+
+
+def test_saved_results_read_back_unchanged(graded):
+    from gradcheck.result import Result
+
+    for saved in graded[1].glob("*/result.json"):
+        doc = json.loads(saved.read_text())["result"]
+        assert json.loads(json.dumps(Result.from_json(doc).to_json())) == doc  # as saved: tuples are lists
