@@ -4,12 +4,11 @@ backward rule and the end-to-end property were checked, and how that went."""
 from __future__ import annotations
 
 from gradcheck.checks import CheckContext
+from gradcheck.findings import DEATH_CODES, RULE_CODES
 from gradcheck.ops import OPS
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 CHECKS = ("forward", "local rule", "end-to-end")
-_RULE_CODES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated"}
-_DEATHS = {"timeout", "memory-limit", "crash"}
 
 
 def op_matrix(ctx: CheckContext) -> dict[str, dict[str, tuple[str, str]]]:
@@ -22,13 +21,13 @@ def op_matrix(ctx: CheckContext) -> dict[str, dict[str, tuple[str, str]]]:
             continue
         row = {}
         own = [f for f in ctx.findings if f.op == name or name in f.inherited_by]
-        dead = [f for f in own if f.code in _DEATHS]
+        dead = [f for f in own if f.code in DEATH_CODES]
         if name in ctx.forward_faulty:
-            why = next((f.code for f in own if f.code == "forward-wrong" or f.code in _DEATHS), "forward-wrong")
+            why = next((f.code for f in own if f.code == "forward-wrong" or f.code in DEATH_CODES), "forward-wrong")
             row["forward"] = (FAIL, why)
         else:
             row["forward"] = (PASS, "")
-        rule = [f for f in own if f.code in _RULE_CODES]
+        rule = [f for f in own if f.code in RULE_CODES]
         if ctx.caps.grad_attr is None:
             row["local rule"] = row["end-to-end"] = (SKIP, "values carry no gradient")
             matrix[name] = row

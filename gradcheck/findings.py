@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}  # most severe first, wherever findings are listed
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     "load-error": (ERROR, "the submission could not be loaded"),
@@ -35,13 +36,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "forbidden-import": (ERROR, "the class uses a forbidden library to compute its results"),
 }
 
+# Families of codes that several parts of gradcheck reason about together.
+RULE_CODES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated"}
+TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed"}
+DEATH_CODES = {"timeout", "memory-limit", "crash"}
+
 # How findings are grouped when shown: by the part of the implementation at fault.
 GROUPS = [
-    ("loading", {"load-error", "timeout", "memory-limit", "crash"}),
-    ("op rules", {"forward-wrong", "grad-overwrite", "missing-chain-factor", "wrong-derivative",
-                  "grad-not-propagated"}),
-    ("backward() traversal", {"no-backward", "topo-revisit", "topo-order", "topo-incomplete",
-                              "grad-seed", "recursion-limit"}),
+    ("loading", {"load-error", *DEATH_CODES}),
+    ("op rules", {"forward-wrong", *RULE_CODES}),
+    ("backward() traversal", {"no-backward", "recursion-limit", *TRAVERSAL_CODES}),
     ("end-to-end", {"gradient-mismatch", "no-grad", "forbidden-import"}),
     ("coverage (informational)", {"unsupported-op", "no-number-coercion"}),
 ]

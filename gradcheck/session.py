@@ -206,13 +206,15 @@ class SubjectSession:
             if e is None:
                 continue
             if e.type == "MemoryError":
-                self.client.kill()
-                self.restart()
-                raise WorkerDied("memory-limit", f"exceeded the memory limit ({self.limits.memory_mb} MB)")
+                raise self._replace_worker("memory-limit", f"exceeded the memory limit ({self.limits.memory_mb} MB)")
             if e.type in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
-                self.client.kill()
-                self.restart()
-                raise WorkerDied("crash", f"raised {e.type} to stop the process")
+                raise self._replace_worker("crash", f"raised {e.type} to stop the process")
+
+    def _replace_worker(self, kind: str, detail: str) -> WorkerDied:
+        """Kill a worker whose state can't be trusted, start a fresh one; the error to raise."""
+        self.client.kill()
+        self.restart()
+        return WorkerDied(kind, detail)
 
     def _request(self, command: str, **fields) -> dict:
         if self.dead:
@@ -224,8 +226,6 @@ class SubjectSession:
             raise
         if "fatal" in reply:
             err = SubjectError.parse(reply["fatal"])
-            self.client.kill()
-            self.restart()
-            kind = "memory-limit" if err.type == "MemoryError" else "crash"
-            raise WorkerDied(kind, f"broke the worker ({err})")
+            raise self._replace_worker("memory-limit" if err.type == "MemoryError" else "crash",
+                                       f"broke the worker ({err})")
         return reply

@@ -15,7 +15,7 @@ from hypothesis.errors import FlakyFailure
 
 from gradcheck.checks import CheckContext
 from gradcheck.evidence import drawable
-from gradcheck.findings import Finding
+from gradcheck.findings import TRAVERSAL_CODES, Finding
 from gradcheck.fingerprint import Candidate, identify
 from gradcheck.generate import expression_dags
 from gradcheck.graph import Graph
@@ -219,9 +219,6 @@ def counterexample_evidence(ctx: CheckContext, cx: Counterexample) -> dict:
     return {"case": g.describe(), "mismatches": rows, "graph": picture,
             "error": str(cx.run.error) if cx.run.error else None,
             "snippet": g.snippet(ctx.caps.class_name, ctx.caps.backward if cx.kind == "gradient" else None)}
-
-
-TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed"}
 
 
 def _has_sharing(graph: Graph) -> bool:

@@ -13,10 +13,9 @@ from collections import Counter
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from gradcheck.findings import SEVERITY_ORDER
 from gradcheck.grading.rubric import Rubric, Score
 from gradcheck.result import Result
-
-ERROR_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -32,7 +31,7 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def top_findings(result: Result, limit: int = 3) -> list[str]:
-    ranked = sorted(result.findings, key=lambda f: (ERROR_ORDER[f.severity], f.code, f.op or ""))
+    ranked = sorted(result.findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.code, f.op or ""))
     seen = []
     for f in ranked:
         label = f"{f.code}({f.op})" if f.op else f.code

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from gradcheck.coverage import FAIL, PASS
 from gradcheck.errors import UsageError
-from gradcheck.findings import CATALOGUE
+from gradcheck.findings import CATALOGUE, TRAVERSAL_CODES
 from gradcheck.ops import OPS_BY_NAME
 from gradcheck.result import Result
 
 BUILT_IN = ("part1", "full")
 _CHECK_KEYS = {"forward": "forward", "local_rule": "local rule", "end_to_end": "end-to-end"}
-_TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed", "no-backward", "no-grad"}
+_TRAVERSAL_CODES = TRAVERSAL_CODES | {"no-backward", "no-grad"}  # what costs the traversal item
 _TOP_KEYS = {"name", "required_ops", "optional_ops", "points", "deductions"}
 
 

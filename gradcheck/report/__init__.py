@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from gradcheck.coverage import CHECKS
-from gradcheck.findings import GROUPS
+from gradcheck.findings import GROUPS, SEVERITY_ORDER
 from gradcheck.report import layout as layout_module
 from gradcheck.result import Result
 
@@ -33,7 +34,9 @@ def _ticks(text: str) -> Markup:
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
 
 
+@lru_cache(maxsize=1)
 def _environment() -> Environment:
+    """Built once per process: a batch renders many pages from the same compiled templates."""
     env = Environment(loader=PackageLoader("gradcheck.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["num"] = _num
@@ -50,10 +53,9 @@ def _counts(result: Result) -> Counter:
 
 
 def _groups(result: Result) -> list[tuple[str, list]]:
-    order = {"error": 0, "warning": 1, "info": 2}
     groups = []
     for title, codes in GROUPS:
-        found = sorted((f for f in result.findings if f.code in codes), key=lambda f: order[f.severity])
+        found = sorted((f for f in result.findings if f.code in codes), key=lambda f: SEVERITY_ORDER[f.severity])
         if found:
             groups.append((title, found))
     return groups

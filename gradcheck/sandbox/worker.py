@@ -501,7 +501,11 @@ def _type_or_number(v):
 
 def _paths_holding(out, inputs):
     """Attribute paths (depth <= 2, properties included) whose items are exactly ``inputs``."""
-    want = sorted(id(x) for x in inputs)
+    want = {id(x) for x in inputs}
+
+    def holds(items):
+        return {id(x) for x in items} == want
+
     found = []
     names = set(_instance_vars(out)) | {n for n in dir(type(out)) if not n.startswith("__")}
     for name in sorted(names):
@@ -511,7 +515,7 @@ def _paths_holding(out, inputs):
             continue
         if callable(value) and not hasattr(value, "__iter__"):
             continue
-        if sorted(set(id(x) for x in as_items(value))) == want:
+        if holds(as_items(value)):
             found.append(name)
             continue
         if hasattr(value, "__dict__") and not isinstance(value, type):
@@ -520,7 +524,7 @@ def _paths_holding(out, inputs):
                     items = as_items(getattr(value, inner))
                 except BaseException:
                     continue
-                if sorted(set(id(x) for x in items)) == want:
+                if holds(items):
                     found.append(f"{name}.{inner}")
     return found
 
