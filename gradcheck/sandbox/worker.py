@@ -220,7 +220,12 @@ class Worker:
             signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, budget)
             try:
-                exec(code, self.namespace)
+                try:
+                    exec(code, self.namespace)
+                finally:
+                    # disarm before handling: describing a deep RecursionError's traceback can
+                    # outlast the budget, and the alarm must not fire inside the handler
+                    signal.setitimer(signal.ITIMER_REAL, 0)
             except StatementTimeout:
                 errors.append({"type": "StatementTimeout", "message": f"stopped after {budget:g}s",
                                "where": [unit["filename"], stmt.lineno], "statement": stmt.lineno})
@@ -228,8 +233,6 @@ class Worker:
                 info = describe_exception(exc)
                 info["statement"] = stmt.lineno
                 errors.append(info)
-            finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
         return errors
 
     def _candidate_classes(self, only=None):
