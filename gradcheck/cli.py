@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -64,8 +65,28 @@ def _add_subject_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backward", metavar="NAME", help="the method that runs backpropagation")
     parser.add_argument("--examples", type=_positive(int), default=100,
                         help="generated cases per property search (default 100)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="random seed; without it every run is derandomized and identical")
+    # An instructor may keep the seed secret (students could otherwise replay the exact cases
+    # and special-case them): it can come from a file or GRADCHECK_SEED instead of the command
+    # line, and no message ever repeats its value.
+    def seed(text: str) -> int:
+        try:
+            return int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError("the seed must be an integer") from None
+
+    def seed_from_file(path: str) -> int:
+        try:
+            return seed(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise argparse.ArgumentTypeError(f"cannot read {path}: {type(exc).__name__}") from None
+
+    given = parser.add_mutually_exclusive_group()
+    # a string default goes through ``seed`` too, so a malformed GRADCHECK_SEED is a usage error
+    given.add_argument("--seed", type=seed, default=os.environ.get("GRADCHECK_SEED") or None,
+                       help="random seed (default: GRADCHECK_SEED, else derandomized: every run "
+                            "is identical)")
+    given.add_argument("--seed-file", dest="seed", type=seed_from_file, default=argparse.SUPPRESS,
+                       metavar="PATH", help="read the seed from a file (keeps it off command lines)")
     parser.add_argument("--python", metavar="PATH",
                         help="interpreter that runs the submission (default: this one)")
     add_limit_options(parser)

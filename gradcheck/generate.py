@@ -26,9 +26,19 @@ def _validate(ops: list[str], max_leaves: int, max_ops: int) -> list[Op]:
     return [get_op(name) for name in ops]
 
 
+# Leaves are drawn as a sign and a magnitude in [LEAF_MIN, LEAF_MAX]: the ops then take
+# values well beyond that range inside the graph.
+LEAF_MIN, LEAF_MAX = 1e-3, 3.0
+
+
 def leaf_values() -> st.SearchStrategy[float]:
-    # Multiples of 1/100 in [-3, 3]: readable in counterexamples, shrinking toward 0.
-    return st.integers(-300, 300).map(lambda i: i / 100)
+    """Any float of magnitude [LEAF_MIN, LEAF_MAX], not a grid: a subject right only at round
+    inputs (multiples of 0.01, say) is still caught. Counterexamples stay readable because
+    Hypothesis shrinks floats toward integers and short binary fractions (1.0, -1.25, 0.125).
+    Plain ``floats(-3, 3)`` would spend a third of its draws on magnitudes like 1e-300, which
+    exercise nothing but underflow; the magnitude's lower bound keeps those out."""
+    magnitude = st.floats(LEAF_MIN, LEAF_MAX, allow_nan=False, allow_infinity=False)
+    return st.tuples(st.booleans(), magnitude).map(lambda t: -t[1] if t[0] else t[1])
 
 
 def expression_dags(ops: list[str], max_leaves: int = 3, max_ops: int = 10,

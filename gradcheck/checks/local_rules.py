@@ -16,6 +16,7 @@ import math
 
 from gradcheck.checks import CheckContext
 from gradcheck.checks.basics import op_points
+from gradcheck.coverage import record_blocked, record_judged
 from gradcheck.evidence import drawable
 from gradcheck.findings import Finding
 from gradcheck.graph import Graph, apply, leaf
@@ -126,6 +127,7 @@ def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict
     defects: set[str] = set()
     evidence: dict = {}
     ran: set[tuple] = set()
+    judged = 0  # cases compared with an agreed answer: none at all is no verdict
     for graph, reply in zip(graphs, replies, strict=True):
         ran |= _closure_ids(reply)
         expected = ctx.consensus.expected(graph)
@@ -133,9 +135,15 @@ def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict
             continue
         error = reply.get("error")
         if isinstance(error, dict) and error.get("stage") == "setup":
-            ctx.notes.append(f"local rule of {name}: skipped, the probe could not be set up "
-                             f"({error.get('type')}: {error.get('message', '')})")
+            # Building the op and presetting gradients is what every Value supports (forward
+            # already passed): a subject that makes this raise has made its rule impossible to
+            # judge, which must not leave the rule looking right.
+            why = (f"the probe could not be set up ({error.get('type')}: "
+                   f"{error.get('message', '')})")
+            ctx.notes.append(f"local rule of {name}: not judged, {why}")
+            record_blocked(ctx, "local rule", name, why)
             return set(), {}, ran
+        judged += 1
         if error:
             defects.add(WRONG)
             evidence.setdefault("error", str(reply["error"].get("type", "")) + ": "
@@ -154,6 +162,7 @@ def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict
                     "snippet": _snippet(ctx, graph, expected),
                     "graph": _picture(graph, reply, expected)})
             defects |= found
+    record_judged(ctx, "local rule", name, judged)
     return defects, evidence, ran
 
 

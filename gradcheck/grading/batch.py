@@ -4,9 +4,13 @@ not graded again), and one failing submission never stops the batch."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
+import shutil
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -69,7 +73,13 @@ def _id_for(path: Path, keep_suffix: bool = False) -> str:
 
 
 def content_key(sub: Submission, rubric: Rubric, options: Options) -> str:
-    """What the grade depends on: the submission's files, the rubric, the settings, gradcheck."""
+    """What the grade depends on: the submission's files, the rubric, every option (taken from
+    the dataclasses field by field, so a new option is covered without touching this), the
+    interpreter that runs the submission and its version, and gradcheck and the libraries whose
+    versions change the generated cases or the oracles' answers."""
+    import dataclasses
+    from importlib import metadata
+
     h = hashlib.sha256()
     files = sorted(sub.path.rglob("*")) if sub.path.is_dir() else [sub.path]
     for f in files:
@@ -77,9 +87,31 @@ def content_key(sub: Submission, rubric: Rubric, options: Options) -> str:
             h.update(str(f.relative_to(sub.path) if sub.path.is_dir() else f.name).encode())
             h.update(f.read_bytes())
     h.update(rubric.text.encode())
-    s = options.settings
-    h.update(f"{__version__}|{s.examples}|{s.seed}|{s.max_ops}|{options.class_name}".encode())
+    versions = {"gradcheck": __version__, "interpreter": interpreter_identity(options.python)}
+    for lib in ("hypothesis", "sympy", "torch", "numpy"):
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            versions[lib] = None
+    settings = {"options": dataclasses.asdict(options), "versions": versions}
+    h.update(json.dumps(settings, sort_keys=True, default=repr).encode())
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def interpreter_identity(python: str | None) -> list[str]:
+    """The submission's interpreter as the resume key sees it: its resolved path and the
+    version it reports (the same path may be upgraded in place between two runs)."""
+    if python is None:
+        return [sys.executable, sys.version]
+    path = shutil.which(python) or python
+    try:
+        proc = subprocess.run([path, "-I", "-S", "-c", "import sys; print(sys.version)"],
+                              capture_output=True, text=True, timeout=30)
+        version = proc.stdout.strip() if proc.returncode == 0 else f"exit {proc.returncode}"
+    except (OSError, subprocess.SubprocessError) as exc:
+        version = f"unavailable: {type(exc).__name__}"
+    return [str(Path(path).resolve()), version]
 
 
 # One Consensus per grading process: its answers are shared by every submission it grades.

@@ -1,5 +1,17 @@
 """Rubrics in TOML: points per op and check, traversal, required and optional ops, and what
-each finding code costs. Validation lives here, with messages that name the offending key."""
+each finding code costs. Validation lives here, with messages that name the offending key.
+
+Scoring reads the coverage matrix's typed states (``gradcheck.coverage``), never its wording:
+an item earns its points when its cell passed; a local rule or forward value that could not be
+observed, or that no case could judge for reasons not the subject's, is judged by the op's
+end-to-end cell instead; a check the subject made impossible counts as failed. An optional op
+that is absent neither earns nor costs.
+
+A result whose verdict is not ``pass`` never carries full marks. Its error findings may fall
+outside every item (an op the rubric does not score, a death, a tampering attempt, a load
+failure); when the total would still be the maximum, it is capped at the maximum less the
+smallest item's worth, and the cap is listed with the deductions.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +20,11 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from gradcheck.coverage import FAIL, PASS
+from gradcheck.coverage import ABSENT, FAIL, NOT_JUDGED, PASS, UNOBSERVABLE
 from gradcheck.errors import UsageError
 from gradcheck.findings import CATALOGUE, TRAVERSAL_CODES
 from gradcheck.ops import OPS_BY_NAME
+from gradcheck.result import PASS as VERDICT_PASS
 from gradcheck.result import Result
 
 BUILT_IN = ("part1", "full")
@@ -54,7 +67,7 @@ class Rubric:
         items = []
         for op in (*self.required_ops, *self.optional_ops):
             row = result.coverage.get(op)
-            implemented = row is not None and any(why != "not implemented" for _, why in row.values())
+            implemented = row is not None and any(state != ABSENT for state, _ in row.values())
             if op in self.optional_ops and not implemented:
                 continue  # an optional op that is absent neither earns nor costs
             for key, label in _CHECK_KEYS.items():
@@ -80,6 +93,11 @@ class Rubric:
                 continue
             applied.append(f"{f.code}: {cost}")
             total = 0 if cost == "all" else total - float(cost)
+        worths = [i.max_score for i in items if i.max_score > 0]
+        if result.verdict != VERDICT_PASS and worths and total >= maximum:
+            cap = min(worths)
+            total = maximum - cap
+            applied.append(f"verdict {result.verdict} (findings no item scores): {cap:g}")
         return Score(items=items, total=round(max(total, 0.0), 6), max_score=maximum, deductions=applied)
 
 
@@ -89,11 +107,13 @@ def _earned(row, label: str) -> tuple[bool, str]:
     state, why = row[label]
     if state == PASS:
         return True, ""
-    if label == "local rule" and why.startswith("no per-node closures"):
-        # unobservable one op at a time: judged by the generated graphs instead
+    if state in (UNOBSERVABLE, NOT_JUDGED) and label != "end-to-end":
+        # not for want of trying by the subject: the generated graphs judge it instead
         end_state, end_why = row["end-to-end"]
         return end_state == PASS, end_why
-    return False, why if state == FAIL else f"skipped: {why}"
+    if state == FAIL:
+        return False, why
+    return False, f"{'not judged' if state == NOT_JUDGED else 'skipped'}: {why}"
 
 
 def load_rubric(spec: str) -> Rubric:
