@@ -34,12 +34,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # gradcheck's addition to SPEC's catalogue: the class computes with a library the policy
     # forbids (e.g. torch), so its gradients are not its own.
     "forbidden-import": (ERROR, "the class uses a forbidden library to compute its results"),
+    # also gradcheck's: the submission tried what no Value class needs (another process, raw
+    # memory, the worker's own frames or channel, files outside its sandbox)
+    "tampering": (ERROR, "the submission tried to tamper with gradcheck or its sandbox"),
 }
 
 # Families of codes that several parts of gradcheck reason about together.
 RULE_CODES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated"}
 TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed"}
-DEATH_CODES = {"timeout", "memory-limit", "crash"}
+DEATH_CODES = {"timeout", "memory-limit", "crash", "tampering"}
 
 # How findings are grouped when shown: by the part of the implementation at fault.
 GROUPS = [

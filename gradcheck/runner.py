@@ -14,12 +14,12 @@ from gradcheck.checks import CheckContext, CheckSettings
 from gradcheck.checks.basics import capability_findings, forward_check
 from gradcheck.checks.end_to_end import end_to_end_check, failure_findings
 from gradcheck.checks.local_rules import local_rule_check
-from gradcheck.checks.policy import import_policy_check
+from gradcheck.checks.policy import guard_findings, import_policy_check, refused_import_notes
 from gradcheck.checks.robustness import robustness_check
 from gradcheck.checks.traversal import traversal_check
 from gradcheck.coverage import op_matrix
 from gradcheck.findings import Finding
-from gradcheck.loader import SourceError, Submission, read_submission
+from gradcheck.loader import SourceError, Submission, module_submission, read_submission
 from gradcheck.oracles.consensus import Consensus
 from gradcheck.result import Result
 from gradcheck.sandbox.client import Limits, WorkerDied
@@ -47,7 +47,7 @@ def check_path(target: str, options: Options, consensus: Consensus | None = None
 def _submission_for(target: str, class_name: str | None) -> Submission:
     path = Path(target)
     if not path.exists() and ":" in target and "/" not in target:
-        return Submission(path=path, kind="module", module=target)
+        return module_submission(target)
     return read_submission(path, class_name)
 
 
@@ -58,6 +58,7 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
     agreed_before, discarded_before = consensus.agreed, consensus.discarded.copy()
     session = SubjectSession(submission, options.class_name, options.backward, options.python,
                              options.limits)
+    result.isolation = session.client.isolation
     with session:
         report = session.load()
         result.notes.extend(report.notes)
@@ -68,9 +69,12 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
             ctx = CheckContext(session=session, consensus=consensus, settings=options.settings,
                                findings=result.findings)
             try:
-                run_checks(ctx)
+                not_run = run_checks(ctx)
             except WorkerDied as died:  # a death the checks did not attribute themselves
                 ctx.record_death(died, "checking")
+                not_run = []
+            if not_run:
+                _out_of_time(ctx, not_run)
             result.notes.extend(ctx.notes)
             result.stats = dict(ctx.stats, oracle_agreed=consensus.agreed - agreed_before,
                                 oracle_discarded=dict(consensus.discarded - discarded_before))
@@ -79,15 +83,41 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
     for f in result.findings:  # source lines around each location, for reports
         if f.location is not None and f.location.line:
             f.location = submission.with_context(f.location)
+    result.findings.extend(guard_findings(session.client.tampering, submission))
+    result.notes.extend(refused_import_notes(session))
     result.output = session.client.captured_output()  # complete only once the worker is gone
     return result
 
 
-def run_checks(ctx: CheckContext) -> None:
-    capability_findings(ctx)
-    forward_check(ctx)
-    local_rule_check(ctx)
-    traversal_check(ctx)
+def _end_to_end(ctx: CheckContext) -> None:
     failure_findings(ctx, end_to_end_check(ctx))
-    robustness_check(ctx)
-    import_policy_check(ctx)
+
+
+# In order; each later check uses what the earlier ones found (see the module docstring).
+CHECKS = (("capabilities", capability_findings), ("forward", forward_check),
+          ("local rules", local_rule_check), ("traversal", traversal_check),
+          ("end-to-end", _end_to_end), ("robustness", robustness_check),
+          ("import policy", import_policy_check))
+
+
+def run_checks(ctx: CheckContext) -> list[str]:
+    """Run the checks until the subject's time budget is used up; the names of those that did
+    not run."""
+    not_run = []
+    for name, check in CHECKS:
+        if ctx.session.out_of_time:
+            not_run.append(name)
+        else:
+            check(ctx)
+    return not_run
+
+
+def _out_of_time(ctx: CheckContext, not_run: list[str]) -> None:
+    budget = ctx.session.limits.subject_seconds
+    ctx.record_death(WorkerDied("timeout", f"used up the whole-subject time budget ({budget:g}s)",
+                                budget=True), "checking")
+    for f in ctx.findings:
+        if f.code == "timeout" and f.op is None:
+            f.evidence["checks_not_run"] = not_run
+            f.message += "; these checks did not run: " + ", ".join(not_run)
+            break

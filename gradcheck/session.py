@@ -8,13 +8,16 @@ that was running can record a finding naming what it was doing.
 from __future__ import annotations
 
 import platform
+import posixpath
+import time
 from dataclasses import dataclass
 
 from gradcheck.capabilities import Capabilities, choose_class, decide
 from gradcheck.findings import WARNING, Finding
 from gradcheck.graph import Graph
-from gradcheck.loader import Submission
+from gradcheck.loader import VIRTUAL_ROOT, Submission
 from gradcheck.observe import GraphRun, SubjectError
+from gradcheck.sandbox import bubblewrap
 from gradcheck.sandbox.client import Limits, WorkerClient, WorkerDied
 
 MAX_KILLER_STATEMENTS = 3
@@ -35,14 +38,18 @@ class SubjectSession:
         self.submission = submission
         self.class_name = class_name
         self.backward_name = backward_name
-        self.client = WorkerClient(python=python, limits=limits)
+        self.client = WorkerClient(python=python, limits=limits, files=submission.files)
+        submission.copy_roots = (self.client.inside["submission"],)
         self.caps: Capabilities | None = None
         self.unit_errors: list[dict] = []
         self.modules_after_load: list[str] = []
+        self.attempts_at_load: int | None = None  # how many guard reports came while loading
         self.dead = False  # the worker could not be brought back; every request now fails
         self.skipped: set[tuple[int, int]] = set()  # (unit, statement) that killed the worker
 
     def __enter__(self) -> SubjectSession:
+        # the whole subject's wall budget starts now: loading, every check, every restart
+        self.client.deadline = time.monotonic() + self.limits.subject_seconds
         self.client.start()
         return self
 
@@ -54,20 +61,39 @@ class SubjectSession:
         return self.client.limits
 
     # -- loading ------------------------------------------------------------------------
+    @property
+    def out_of_time(self) -> bool:
+        left = self.client.remaining()
+        return left is not None and left <= 0
+
     def _send_load(self) -> dict:
         lim = self.limits
+        inside = self.client.inside
+        sys_path = [posixpath.join(inside["submission"], rel).rstrip("/") for rel in self.submission.sys_path]
         return self.client.request(
             "load", timeout=lim.load_timeout, units=self.submission.wire_units(),
-            module=self.submission.module, sys_path=self.submission.sys_path,
+            module=self.submission.module, sys_path=sys_path,
             as_main=self.submission.kind == "notebook", statement_timeout=lim.statement_timeout,
-            load_budget=lim.load_budget, progress=str(self.client.progress_path),
-            skip=sorted(self.skipped))
+            load_budget=lim.load_budget, skip=sorted(self.skipped), output_bytes=lim.output_bytes,
+            guard=self._guard_policy())
+
+    def _guard_policy(self) -> dict:
+        """What the worker's audit hook lets the submission do (see ``sandbox/guard.py``)."""
+        inside = self.client.inside
+        readable = ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache",
+                    *bubblewrap.runtime_paths(self.client.python)]
+        return {"scratch": inside["scratch"], "readable": readable,
+                "submission_files": [u.filename for u in self.submission.units],
+                "submission_dirs": [inside["submission"], VIRTUAL_ROOT],
+                "forbidden_modules": list(self.limits.forbidden_imports),
+                # torch and its kind load through ctypes: a library the user allowed may use it
+                "allow_ctypes": bool(set(Limits().forbidden_imports) - set(self.limits.forbidden_imports))}
 
     def _load_skipping_killers(self) -> dict:
         """Load; if a top-level statement kills the worker (``os._exit`` at import, a crash in
         C code), restart and load again without that statement -- a few times at most."""
         for _ in range(MAX_KILLER_STATEMENTS):
-            self.client.progress_path.unlink(missing_ok=True)
+            self.client.last_progress = None
             try:
                 return self._send_load()
             except WorkerDied:
@@ -92,6 +118,7 @@ class SubjectSession:
                 if isinstance(raw, dict):
                     self.unit_errors.append({"label": unit.get("label"), **raw})
         self.modules_after_load = [m for m in reply.get("modules") or [] if isinstance(m, str)]
+        self.attempts_at_load = len(self.client.tampering)
         facts, problem = choose_class(reply.get("classes") or [], self.class_name)
         if facts is None:
             return LoadReport(None, [self._load_error(problem)], [])

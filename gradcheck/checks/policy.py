@@ -1,14 +1,20 @@
-"""The import policy: a class that computes with torch (or another autograd library) has not
-implemented backpropagation itself. Importing such a library elsewhere in a notebook -- a
-torch sanity-check cell -- is fine; the class using it is not."""
+"""What a submission may do. The import policy: a class that computes with torch (or another
+autograd library) has not implemented backpropagation itself. Importing such a library elsewhere
+in a notebook -- a torch sanity-check cell -- is fine (the sandbox refuses the import, the cell
+fails quietly, a note says so); the class using it is not. And what the worker's audit hook
+(``sandbox/guard.py``) blocked: attempts at things no Value class needs are ``tampering``."""
 
 from __future__ import annotations
 
 import ast
 
 from gradcheck.checks import CheckContext
-from gradcheck.findings import Finding
+from gradcheck.findings import ERROR, Finding
+from gradcheck.loader import Submission
 from gradcheck.sandbox.client import WorkerDied
+
+FORBIDDEN_IMPORT = "forbidden-import"  # the guard's kind for a refused library
+REFUSED_IMPORT = "ForbiddenImport"  # the exception type the guard raises in the submission
 
 
 def import_policy_check(ctx: CheckContext) -> None:
@@ -24,7 +30,10 @@ def import_policy_check(ctx: CheckContext) -> None:
     except WorkerDied:
         now = set()
     before = {m.split(".")[0] for m in ctx.session.modules_after_load}
-    lazily = sorted((now - before) & forbidden)  # imported while its ops and backward ran
+    # imported (or, under the guard, refused) while its ops and backward ran
+    during_checks = ctx.session.client.tampering[ctx.session.attempts_at_load or 0:]
+    refused = {_module_of(a) for a in _refused(during_checks)}
+    lazily = sorted(((now - before) | refused) & forbidden)
     names = sorted({name for name, _ in uses} | set(lazily))
     if not names:
         return
@@ -66,3 +75,35 @@ def _class_uses(ctx: CheckContext, forbidden: set[str]) -> list[tuple[str, objec
                 if lib in forbidden:
                     found.append((lib, sub.locate(unit.filename, node.lineno)))
     return found
+
+
+def _refused(attempts: list[dict]) -> list[dict]:
+    return [a for a in attempts if a.get("kind") == FORBIDDEN_IMPORT]
+
+
+def _module_of(attempt: dict) -> str:
+    return str(attempt.get("detail", "")).split(".")[0]  # the guard's detail is the module name
+
+
+def refused_import_notes(session) -> list[str]:
+    """Libraries the sandbox refused while the submission loaded (a sanity-check cell)."""
+    at_load = session.client.tampering[:session.attempts_at_load]  # None: loading never ended
+    names = sorted({_module_of(a) for a in _refused(at_load)})
+    if not names:
+        return []
+    return [f"the submission imports {', '.join(names)}: refused in the sandbox (the class must "
+            "compute its gradients itself; --allow-import lifts this), so code using it did not run"]
+
+
+def guard_findings(attempts: list[dict], submission: Submission) -> list[Finding]:
+    """One ``tampering`` finding for everything else the worker's audit hook blocked."""
+    blocked = [a for a in attempts if a.get("kind") != FORBIDDEN_IMPORT]
+    if not blocked:
+        return []
+    where = blocked[0].get("where")
+    location = (submission.locate(where[0], where[1])
+                if isinstance(where, list) and len(where) == 2 else None)
+    listed = [f"{a.get('event')}: {a.get('detail')}" for a in blocked]
+    return [Finding("tampering", f"the submission tried {len(blocked)} thing(s) no Value class "
+                    f"needs, and gradcheck's sandbox blocked them (first: {listed[0]})",
+                    severity=ERROR, location=location, evidence={"attempts": listed})]

@@ -7,37 +7,45 @@ validate every value they use (``gradcheck.observe``) and decide everything them
 
 from __future__ import annotations
 
-import json
 import os
+import secrets
 import select
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradcheck.errors import HarnessError
-from gradcheck.sandbox import isolation
-from gradcheck.sandbox import worker as worker_module
+from gradcheck.sandbox import bubblewrap, isolation, protocol
 
-WORKER_SCRIPT = Path(worker_module.__file__)
+BUBBLEWRAP, LIMITED = "bubblewrap", "limited"
+_HERE = Path(__file__).parent
+# The worker's own code, copied into each sandbox (the worker imports nothing of gradcheck).
+_WORKER_MODULES = tuple(p for p in (_HERE / "worker.py", _HERE / "protocol.py", _HERE / "guard.py")
+                        if p.exists())
+_ALARM_BYTES = 64_000
+_MAX_TAMPERING = 50
+_uid_counter = 0
 
 
 @dataclass
 class Limits:
     """Every limit the worker runs under; all settable from the CLI."""
 
-    request_timeout: float = 60.0  # wall clock for one request
-    load_timeout: float = 120.0  # wall clock for loading the submission
+    subject_seconds: float = 50.0  # wall clock for everything one subject does, loading included
+    request_timeout: float = 20.0  # wall clock for one request
+    load_timeout: float = 40.0  # wall clock for loading the submission
     statement_timeout: float = 10.0  # one top-level statement of the submission
-    load_budget: float = 30.0  # after this much loading, only definitions still run
-    cpu_seconds: int = 300  # CPU time over the worker's life
+    load_budget: float = 20.0  # after this much loading, only definitions still run
+    cpu_seconds: int = 50  # CPU time over the subject's life, all restarts of its worker included
     memory_mb: int = 4096  # address space
     max_processes: int = 64  # the worker and everything it starts
     file_size_mb: int = 16  # largest file it may write (inside its sandbox)
+    scratch_mb: int = 64  # all it may write (bubblewrap: the size of its tmpfs scratch)
     output_bytes: int = 64_000  # captured output kept for the report
     network: bool = False  # allow network access
     forbidden_imports: tuple[str, ...] = field(
@@ -47,15 +55,17 @@ class Limits:
 class WorkerDied(Exception):
     """The worker exited, crashed or was killed while handling a request."""
 
-    def __init__(self, kind: str, detail: str):
+    def __init__(self, kind: str, detail: str, budget: bool = False):
         super().__init__(detail)
-        self.kind = kind  # "timeout", "memory-limit" or "crash"
+        self.kind = kind  # "timeout", "memory-limit", "crash" or "tampering"
         self.detail = detail
+        self.budget = budget  # the whole subject's time is used up: nothing more will run
 
     @property
     def verb(self) -> str:
         """What the submission's code did, in a finding's words."""
-        return {"timeout": "hung", "memory-limit": "ran out of memory"}.get(self.kind, "died")
+        return {"timeout": "hung", "memory-limit": "ran out of memory",
+                "tampering": "tampered with gradcheck's worker"}.get(self.kind, "died")
 
 
 class _OutputSink:
@@ -84,60 +94,111 @@ class _OutputSink:
 
 
 class WorkerClient:
-    def __init__(self, python: str | None = None, limits: Limits | None = None):
+    """One worker at a time for one subject: ``start`` (again after a death), ``request``,
+    ``kill``, ``close``. The sandbox folder holds the worker's code and the private copy of the
+    submission's files; gradcheck never reads anything back from it."""
+
+    def __init__(self, python: str | None = None, limits: Limits | None = None,
+                 files: dict[str, bytes] | None = None):
         self.python = python or sys.executable
         self.limits = limits or Limits()
-        # The sandbox root is the only writable place the worker sees; it works in root/work,
-        # so that "the parent of the working directory" is still inside the sandbox.
-        self.sandbox = Path(tempfile.mkdtemp(prefix="gradcheck-"))
-        self.workdir = self.sandbox / "work"
-        self.workdir.mkdir()
+        isolation.remove_once_stale()
+        avail = bubblewrap.availability(self.python)
+        self.isolation = BUBBLEWRAP if avail.usable else LIMITED
+        self.isolation_reason = avail.reason
+        self.sandbox = isolation.make_sandbox_dir()
+        self.runtime = self.sandbox / "runtime"
+        self.submission_copy = self.sandbox / "submission"
+        self.workdir = self.sandbox / "work"  # the scratch of the limited fallback only
+        for folder in (self.runtime, self.submission_copy, self.workdir):
+            folder.mkdir()
+        for module in _WORKER_MODULES:
+            shutil.copy(module, self.runtime / module.name)
+        for rel, data in (files or {}).items():
+            target = self.submission_copy / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        for folder, _, names in os.walk(self.sandbox):  # readable by the worker's own uid
+            os.chmod(folder, 0o755)
+            for name in names:
+                os.chmod(os.path.join(folder, name), 0o644)
         self.proc: subprocess.Popen | None = None
         self.cgroup: str | None = None
         self._requests = None
         self._replies: int | None = None
+        self._alarms: int | None = None
         self._sinks: list[_OutputSink] = []
+        self.last_progress: tuple[int, int] | None = None
+        self.tampering: list[dict] = []  # attempts the worker's guard reported, bounded
+        self.deadline: float | None = None  # the whole subject's wall budget, set by the session
+        self.cpu_used = 0.0  # CPU seconds of workers already gone
+
+    @property
+    def inside(self) -> dict[str, str]:
+        """Where the worker sees its code, the submission's files and its scratch."""
+        if self.isolation == BUBBLEWRAP:
+            return {"runtime": bubblewrap.RUNTIME_DIR, "submission": bubblewrap.SUBMISSION_DIR,
+                    "scratch": bubblewrap.SCRATCH_DIR}
+        return {"runtime": str(self.runtime), "submission": str(self.submission_copy),
+                "scratch": str(self.workdir)}
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
+        global _uid_counter
         lim = self.limits
         self.cgroup = isolation.create_cgroup(lim.max_processes)
-        drop = os.geteuid() == 0
-        if drop:  # the worker runs as nobody and must be able to write its own sandbox
-            for path in (self.sandbox, self.workdir):
-                os.chown(path, 65534, 65534)
+        cpu_left = max(1, int(lim.cpu_seconds - self.cpu_used))
+        limited = self.isolation == LIMITED
+        drop = limited and os.geteuid() == 0
+        if drop:  # the worker runs as nobody and must be able to write its scratch
+            os.chown(self.workdir, 65534, 65534)
         plan = isolation.Plan(
-            sandbox=str(self.sandbox), memory_bytes=lim.memory_mb << 20, cpu_seconds=lim.cpu_seconds,
+            sandbox=str(self.workdir), memory_bytes=lim.memory_mb << 20, cpu_seconds=cpu_left,
             file_bytes=lim.file_size_mb << 20, max_processes=lim.max_processes, cgroup=self.cgroup,
             network=lim.network, drop_privileges=drop)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
+        alarm_r, alarm_w = os.pipe()
         out_r, out_w = os.pipe()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.workdir),
-               "TMPDIR": str(self.workdir), "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
+        inside = self.inside
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": inside["scratch"],
+               "TMPDIR": inside["scratch"], "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
                "MPLBACKEND": "Agg", "LANG": "C.UTF-8"}
+        worker_args = ["-I", "-u", f"{inside['runtime']}/worker.py", str(req_r), str(rep_w), str(alarm_w)]
+        if limited:
+            cmd, preexec = [self.python, *worker_args], lambda: isolation.apply(plan)
+        else:
+            _uid_counter += 1
+            uid = bubblewrap.SANDBOX_UID_BASE + (os.getpid() % (1 << 22)) * 8 + _uid_counter % 8
+            mounts = bubblewrap.Mounts(runtime=str(self.runtime), submission=str(self.submission_copy),
+                                       scratch_bytes=lim.scratch_mb << 20, network=lim.network)
+            cmd = bubblewrap.command(self.python, worker_args, mounts, env, uid)
+            preexec = lambda: isolation.apply_limits(plan)  # noqa: E731
         try:
             self.proc = subprocess.Popen(
-                [self.python, "-I", "-u", str(WORKER_SCRIPT), str(req_r), str(rep_w)],
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
-                pass_fds=(req_r, rep_w), cwd=self.workdir, env=env,
-                start_new_session=True, preexec_fn=lambda: isolation.apply(plan))
+                cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
+                pass_fds=(req_r, rep_w, alarm_w), cwd=self.workdir, env=env,
+                start_new_session=True, preexec_fn=preexec)
         except (OSError, subprocess.SubprocessError) as exc:
             raise HarnessError(f"cannot start the worker with {self.python}: {exc}") from exc
         finally:
-            for fd in (req_r, rep_w, out_w):
+            for fd in (req_r, rep_w, alarm_w, out_w):
                 os.close(fd)
         self._sinks.append(_OutputSink(out_r, self.limits.output_bytes))
         self._requests = os.fdopen(req_w, "wb", buffering=0)
         self._replies = rep_r
+        self._alarms = alarm_r
+        os.set_blocking(alarm_r, False)
 
     def stop(self) -> None:
         if self.proc is None:
             return
         try:
-            worker_module.write_frame(self._requests, {"command": "shutdown"})
-            self.proc.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired, ValueError):
+            self._requests.write(protocol.encode({"command": "shutdown"}))
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                time.sleep(0.01)
+        except (OSError, ValueError):
             pass
         self.kill()
 
@@ -161,81 +222,160 @@ class WorkerClient:
             pass
         isolation.kill_cgroup(self.cgroup)  # descendants that left the process group
         self.cgroup = None
-        self.proc.wait()
+        self._reap()
+        self._drain_alarms()
         for sink in self._sinks:
             sink.thread.join(timeout=2)
-        try:
-            self._requests.close()
-        except (OSError, AttributeError):
-            pass
-        try:
-            os.close(self._replies)
-        except (OSError, TypeError):
-            pass
+        for close in (lambda: self._requests.close(), lambda: os.close(self._replies),
+                      lambda: os.close(self._alarms)):
+            try:
+                close()
+            except (OSError, TypeError, AttributeError):
+                pass
         self.proc = None
 
-    @property
-    def progress_path(self) -> Path:
-        return self.sandbox / "progress"
+    def _reap(self) -> None:
+        """Wait for the worker, adding the CPU time it (and what it waited for) used to the
+        subject's account: the CPU budget spans restarts."""
+        if self.proc.returncode is None:
+            try:
+                _, status, usage = os.wait4(self.proc.pid, 0)
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                self.cpu_used += usage.ru_utime + usage.ru_stime
+            except ChildProcessError:
+                self.proc.wait()
 
     def read_progress(self) -> tuple[int, int] | None:
-        """The (unit, statement) the worker was running when it died, if it said."""
-        try:
-            unit, stmt = self.progress_path.read_text().split()
-            return int(unit), int(stmt)
-        except (OSError, ValueError):
-            return None
+        """The (unit, statement) the worker said it was about to run last."""
+        return self.last_progress
 
     # -- requests ---------------------------------------------------------------------
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
     def request(self, command: str, timeout: float | None = None, **fields) -> dict:
-        """Send one request and wait for its reply; on timeout or death, kill the worker and
-        raise ``WorkerDied`` (the caller decides whether to restart and what it means)."""
+        """Send one request and wait for its reply; on timeout, death or a reply the worker
+        would never send, kill the worker and raise ``WorkerDied`` (the caller decides whether
+        to restart and what it means)."""
         if self.proc is None:
             raise WorkerDied("crash", "the worker is not running")
-        deadline = time.monotonic() + (timeout or self.limits.request_timeout)
+        timeout = timeout or self.limits.request_timeout
+        left = self.remaining()
+        if left is not None and left <= 0:
+            raise WorkerDied("timeout", "used up the whole-subject time budget "
+                             f"({self.limits.subject_seconds:g}s)", budget=True)
+        budget = left is not None and left < timeout
+        deadline = time.monotonic() + (min(timeout, left) if budget else timeout)
+        seq = secrets.token_hex(8)
         try:
-            worker_module.write_frame(self._requests, {"command": command, **fields})
-            header = self._read_exact(4, deadline)
-            payload = self._read_exact(int.from_bytes(header, "big"), deadline)
-            reply = json.loads(payload.decode())
+            self._requests.write(protocol.encode({"command": command, "seq": seq, **fields}))
+            body = self._read_reply(command, seq, deadline, budget)
         except WorkerDied:
             self.kill()
             raise
+        except protocol.ProtocolError as exc:
+            self.kill()
+            raise WorkerDied("tampering" if exc.forged else "crash",
+                             f"sent {exc.detail} on gradcheck's reply channel") from exc
         except (OSError, ValueError) as exc:
             died = self._death()
             self.kill()
             raise died from exc
-        if not isinstance(reply, dict):
-            self.kill()
-            raise WorkerDied("crash", "the worker sent something that is not a reply")
-        return reply
+        finally:
+            self._drain_alarms()
+        for entry in body.pop("tampering", None) or []:
+            self._note_tampering(entry)
+        return body
 
-    def _read_exact(self, size: int, deadline: float) -> bytes:
+    def _read_reply(self, command: str, seq: str, deadline: float, budget: bool) -> dict:
+        while True:
+            header = self._read_exact(protocol.HEADER.size, deadline, budget)
+            (size,) = protocol.HEADER.unpack(header)
+            if size > protocol.MAX_REPLY_BYTES:
+                raise protocol.ProtocolError(f"a frame of {size} bytes", forged=True)
+            frame = protocol.decode(self._read_exact(size, deadline, budget))
+            if not isinstance(frame, dict) or frame.get("seq") != seq:
+                raise protocol.ProtocolError("a frame that answers no request", forged=True)
+            if frame.get("kind") == "progress":
+                unit, stmt = frame.get("unit"), frame.get("stmt")
+                if isinstance(unit, int) and isinstance(stmt, int):
+                    self.last_progress = (unit, stmt)
+                continue
+            body = frame.get("body")
+            if frame.get("kind") != "reply" or not isinstance(body, dict):
+                raise protocol.ProtocolError("a frame of an unknown kind", forged=True)
+            protocol.check_reply(command, body)
+            return body
+
+    def _read_exact(self, size: int, deadline: float, budget: bool) -> bytes:
         chunks, got = [], 0
         while got < size:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if budget:
+                    raise WorkerDied("timeout", "used up the whole-subject time budget "
+                                     f"({self.limits.subject_seconds:g}s)", budget=True)
                 raise WorkerDied("timeout", f"did not finish within {self._timeout_words()}")
             ready, _, _ = select.select([self._replies], [], [], remaining)
             if not ready:
                 continue
-            chunk = os.read(self._replies, size - got)
+            chunk = os.read(self._replies, min(size - got, 1 << 20))
             if not chunk:
                 raise self._death()
             chunks.append(chunk)
             got += len(chunk)
         return b"".join(chunks)
 
+    def _drain_alarms(self) -> None:
+        """What the worker's audit hook wrote: one JSON line per blocked attempt. Read without
+        blocking and bounded; anything unreadable is itself an attempt at the channel."""
+        if self._alarms is None:
+            return
+        data = b""
+        while len(data) < _ALARM_BYTES:
+            try:
+                chunk = os.read(self._alarms, _ALARM_BYTES)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            data += chunk
+        for line in data.splitlines():
+            try:
+                entry = protocol.decode(line)
+                protocol.check_reply("modules", {"tampering": [entry]})
+            except protocol.ProtocolError:
+                entry = {"event": "channel", "detail": "unreadable data on the alarm channel", "where": None}
+            self._note_tampering(entry)
+
+    def _note_tampering(self, entry: dict) -> None:
+        if len(self.tampering) < _MAX_TAMPERING and entry not in self.tampering:
+            self.tampering.append(entry)
+
     def _timeout_words(self) -> str:
         return f"the time limit ({self.limits.request_timeout:g}s per request)"
 
     def _death(self) -> WorkerDied:
         """Why the worker went away, from its exit status."""
-        code = self.proc.wait(timeout=5) if self.proc else None
+        code = None
+        if self.proc is not None:
+            deadline = time.monotonic() + 5
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            code = self.proc.returncode
         if code is not None and code < 0:
-            import signal
-
             name = signal.Signals(-code).name
+            if name == "SIGXCPU":
+                return WorkerDied("timeout", f"used up its CPU time ({self.limits.cpu_seconds}s)")
+            if name == "SIGXFSZ":
+                return WorkerDied("crash", f"wrote a file larger than {self.limits.file_size_mb} MB")
+            return WorkerDied("crash", f"was killed by {name}")
+        if code is not None and code >= 128 and self.isolation == BUBBLEWRAP:
+            # bwrap's pid 1 reports a signal death of the worker as 128 + signal
+            try:
+                name = signal.Signals(code - 128).name
+            except ValueError:
+                name = f"signal {code - 128}"
             if name == "SIGXCPU":
                 return WorkerDied("timeout", f"used up its CPU time ({self.limits.cpu_seconds}s)")
             if name == "SIGXFSZ":

@@ -1,5 +1,9 @@
 """Operating-system limits for the worker, applied between fork and exec (``preexec_fn``).
 
+Under bubblewrap (``gradcheck.sandbox.bubblewrap``) only ``apply_limits`` runs here: the pids
+cgroup and resource limits, which bwrap and everything it starts inherit. Where bubblewrap
+cannot run, ``apply`` is the "limited" fallback and adds what this process can do on its own.
+
 Each protection is best effort -- a kernel or container may refuse one -- and the ones that
 work stack: resource limits (memory, CPU time, file size, open files, no core dumps), a pids
 cgroup that bounds and later kills every descendant (even ones that left the process group), a
@@ -14,7 +18,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import re
 import resource
+import shutil
+import signal
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +34,11 @@ _CLONE_NEWNS = 0x00020000
 _CLONE_NEWNET = 0x40000000
 _MS_RDONLY, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 _PIDS_ROOT = Path("/sys/fs/cgroup/pids")
+_PR_SET_PDEATHSIG = 1
+# Sandbox folders and cgroups are named gradcheck-<pid of the gradcheck process>-<random>, so
+# that leftovers of a gradcheck that was killed can be recognised and removed.
+SANDBOX_PREFIX = "gradcheck-"
+_OWNED = re.compile(rf"^{SANDBOX_PREFIX}(\d+)-")
 # Kernel interfaces a process needs to run at all; everything else becomes read-only.
 _KEEP_WRITABLE = ("/proc",)
 
@@ -48,7 +61,7 @@ def create_cgroup(max_processes: int) -> str | None:
     """A fresh pids cgroup bounding the worker's process count, or None where unavailable."""
     if os.geteuid() != 0 or not (_PIDS_ROOT / "cgroup.procs").exists():
         return None
-    path = _PIDS_ROOT / f"gradcheck-{uuid.uuid4().hex[:12]}"
+    path = _PIDS_ROOT / f"{SANDBOX_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
     try:
         path.mkdir()
         (path / "pids.max").write_text(str(max_processes))
@@ -81,20 +94,61 @@ def kill_cgroup(path: str | None) -> None:
         pass
 
 
-def apply(plan: Plan) -> None:
-    """Runs in the child before exec. Order matters: join the cgroup and read the mount table
-    while /sys and /proc are still as they were, then make the file system read-only."""
+def make_sandbox_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-"))
+
+
+def remove_stale() -> None:
+    """Sandbox folders and cgroups left by a gradcheck process that no longer runs (killed from
+    outside before it could clean up): their processes are killed and they are removed."""
+    for root in (Path(tempfile.gettempdir()), _PIDS_ROOT):
+        try:
+            entries = list(root.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            m = _OWNED.match(entry.name)
+            if not m or _alive(int(m.group(1))):
+                continue
+            if root == _PIDS_ROOT:
+                kill_cgroup(str(entry))
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+
+
+_removed_stale = False
+
+
+def remove_once_stale() -> None:
+    """``remove_stale``, the first time a process starts a worker."""
+    global _removed_stale
+    if not _removed_stale:
+        _removed_stale = True
+        remove_stale()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def apply_limits(plan: Plan) -> None:
+    """Runs in the child before exec: join the cgroup (while /sys is still as it was), die with
+    gradcheck, fixed address layout (set order of address-hashed values is reproducible), and
+    the resource limits."""
     if plan.cgroup:
         try:
             with open(os.path.join(plan.cgroup, "cgroup.procs"), "w") as f:
                 f.write(str(os.getpid()))
         except OSError:
             pass
+    _call(_libc.prctl, _PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     _call(_libc.personality, _ADDR_NO_RANDOMIZE)
-    flags = _CLONE_NEWNS | (0 if plan.network else _CLONE_NEWNET)
-    if _call(_libc.unshare, flags) != 0:
-        _call(_libc.unshare, _CLONE_NEWNS)
-    _read_only_except(plan.sandbox)
     limits = [(resource.RLIMIT_AS, plan.memory_bytes), (resource.RLIMIT_CPU, plan.cpu_seconds),
               (resource.RLIMIT_FSIZE, plan.file_bytes), (resource.RLIMIT_CORE, 0),
               (resource.RLIMIT_NOFILE, 256)]
@@ -104,6 +158,17 @@ def apply(plan: Plan) -> None:
             resource.setrlimit(which, (value, value))
         except (ValueError, OSError):
             pass
+
+
+def apply(plan: Plan) -> None:
+    """The limited fallback, in the child before exec: limits first (the cgroup must be joined
+    while /sys is as it was), then private mount and network namespaces with everything but the
+    sandbox read-only, then ``nobody``."""
+    apply_limits(plan)
+    flags = _CLONE_NEWNS | (0 if plan.network else _CLONE_NEWNET)
+    if _call(_libc.unshare, flags) != 0:
+        _call(_libc.unshare, _CLONE_NEWNS)
+    _read_only_except(plan.sandbox)
     if plan.drop_privileges:
         drop_privileges()
 

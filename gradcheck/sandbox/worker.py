@@ -1,8 +1,10 @@
 """The worker: the only place where a submission's code runs.
 
-Run as a script (``python -I worker.py READ_FD WRITE_FD``) by ``gradcheck.sandbox.client``. It
-uses nothing beyond the standard library and is one file on purpose, so it can run under
-another interpreter (``--python``) that has no gradcheck installed.
+Run as a script (``python -I worker.py REQUEST_FD REPLY_FD ALARM_FD``) by
+``gradcheck.sandbox.client``, from a copy of this file and its two companions (``protocol``:
+frames and message kinds; ``guard``: the audit hook) inside the worker's sandbox. It uses nothing
+beyond the standard library, so it can run under another interpreter (``--python``) that has no
+gradcheck installed.
 
 It executes the submission, builds graphs with the submission's class and reports raw
 observations (numbers, exception types, which closures ran in which order) over a pair of pipes
@@ -15,22 +17,35 @@ import json
 import numbers
 import os
 import signal
-import struct
 import sys
 import time
 import types
 
-# ---------------------------------------------------------------------------------- framing
-# One message = 4-byte big-endian length + UTF-8 JSON. Non-finite floats travel as JSON's
-# NaN/Infinity; the reader validates every value.
+# ---------------------------------------------------------------------------------- channel
+# Our companions are imported by path and then hidden: once the submission runs, neither they
+# nor this module can be imported by name (``__main__`` is replaced before loading).
 
-_HEADER = struct.Struct(">I")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)
+import protocol  # noqa: E402
+
+try:
+    import guard  # noqa: E402
+except ImportError:  # an older copy without the audit hook: run unguarded
+    guard = None
+sys.path.remove(_HERE)
+for _name in ("protocol", "guard"):
+    sys.modules.pop(_name, None)
 
 
-def write_frame(stream, obj):
-    payload = json.dumps(obj, allow_nan=True).encode()
-    stream.write(_HEADER.pack(len(payload)) + payload)
-    stream.flush()
+def read_request(stream):
+    """One request from gradcheck (trusted), or None when the channel is closed."""
+    header = _read_exact(stream, protocol.HEADER.size)
+    if header is None:
+        return None
+    (size,) = protocol.HEADER.unpack(header)
+    payload = _read_exact(stream, size)
+    return None if payload is None else json.loads(payload.decode())
 
 
 def _read_exact(stream, size):
@@ -44,13 +59,63 @@ def _read_exact(stream, size):
     return b"".join(chunks)
 
 
-def read_frame(stream):
-    header = _read_exact(stream, _HEADER.size)
-    if header is None:
+class Channel:
+    """Writes frames that answer the request being handled (its ``seq``)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.seq = None
+
+    def send(self, kind, **fields):
+        fields.update(seq=self.seq, kind=kind)
+        self.stream.write(protocol.encode(fields))
+        self.stream.flush()
+
+
+class CappedOutput:
+    """sys.stdout/sys.stderr for the submission: the first bytes go to the captured pipe, the
+    rest is only counted, so printing a million lines costs almost nothing."""
+
+    def __init__(self, fd, keep):
+        self.fd, self.left = fd, keep
+        self.encoding, self.errors = "utf-8", "replace"
+
+    def write(self, text):
+        if self.left > 0:
+            data = str(text).encode("utf-8", "replace")[: self.left]
+            self.left -= len(data)
+            try:
+                os.write(self.fd, data)
+            except OSError:
+                self.left = 0
+            if self.left <= 0:
+                _quieten_print()
+        return len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self.fd
+
+
+def _quieten_print():
+    """Once the kept output is full, ``print`` to stdout/stderr returns at once: formatting
+    what nobody will read is most of what a print costs."""
+    import builtins
+
+    original = builtins.print
+
+    def quiet_print(*args, **kwargs):
+        target = kwargs.get("file")
+        if target is not None and target is not sys.stdout and target is not sys.stderr:
+            return original(*args, **kwargs)
         return None
-    (size,) = _HEADER.unpack(header)
-    payload = _read_exact(stream, size)
-    return None if payload is None else json.loads(payload.decode())
+
+    builtins.print = quiet_print
 
 
 # ------------------------------------------------------------------------------- utilities
@@ -137,17 +202,22 @@ def as_items(value):
 # ---------------------------------------------------------------------------------- worker
 
 class Worker:
-    def __init__(self):
+    def __init__(self, channel):
+        self.channel = channel
         self.namespace = None
         self.module_name = "submission"
         self.definitions_only_after = float("inf")
-        self.progress = None
         self.skip = set()
 
     # ---- loading ---------------------------------------------------------------------
     def load(self, req):
         for entry in req.get("sys_path", []):
             sys.path.insert(0, entry)
+        keep = int(req.get("output_bytes", 64000)) + 1024  # a little more: the reader sees a cut
+        sys.stdout = sys.__stdout__ = CappedOutput(1, keep)
+        sys.stderr = sys.__stderr__ = CappedOutput(2, keep)
+        if guard is not None and req.get("guard") is not None:
+            guard.install(req["guard"], int(sys.argv[3]) if len(sys.argv) > 3 else None)
         if req.get("module"):
             return self._load_module(req["module"])
         as_main = req.get("as_main", False)
@@ -155,12 +225,10 @@ class Worker:
         module = types.ModuleType(self.module_name)
         module.__dict__["get_ipython"] = _get_ipython
         module.__dict__["display"] = lambda *a, **k: None
-        if not as_main:
-            sys.modules[self.module_name] = module
+        sys.modules[self.module_name] = module
         self.namespace = module.__dict__
         budget = float(req.get("statement_timeout", 10.0))
         self.definitions_only_after = time.monotonic() + float(req.get("load_budget", 30.0))
-        self.progress = req.get("progress")
         self.skip = {tuple(s) for s in req.get("skip", [])}
         units = []
         for index, unit in enumerate(req["units"]):
@@ -185,14 +253,9 @@ class Worker:
                 "modules": sorted(sys.modules)}
 
     def _mark(self, unit_index, stmt_index):
-        """Record which statement is about to run, so that if it kills the process the
-        trusted side can restart and skip it."""
-        if self.progress:
-            try:
-                with open(self.progress, "w") as f:
-                    f.write(f"{unit_index} {stmt_index}")
-            except OSError:
-                pass
+        """Say which statement is about to run, so that if it kills the process the trusted
+        side can restart and skip it."""
+        self.channel.send("progress", unit=unit_index, stmt=stmt_index)
 
     def _exec_unit(self, unit_index, unit, budget):
         """Run a cell or file one top-level statement at a time, carrying on after errors:
@@ -551,19 +614,22 @@ def _get_ipython():
 def main():
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
     requests = os.fdopen(read_fd, "rb", buffering=0)
-    replies = os.fdopen(write_fd, "wb", buffering=0)
-    worker = Worker()
+    channel = Channel(os.fdopen(write_fd, "wb", buffering=0))
+    # The submission must not reach this module as ``__main__`` (nor patch it from there).
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    worker = Worker(channel)
     handlers = {"load": worker.load, "inspect": worker.inspect, "run": worker.run,
                 "local_rule": worker.local_rule, "modules": worker.modules}
     while True:
-        req = read_frame(requests)
+        req = read_request(requests)
         if req is None or req.get("command") == "shutdown":
             return
+        channel.seq = req.get("seq")
         try:
             reply = handlers[req["command"]](req)
         except BaseException as exc:
             reply = {"fatal": describe_exception(exc)}
-        write_frame(replies, reply)
+        channel.send("reply", body=reply)
 
 
 if __name__ == "__main__":

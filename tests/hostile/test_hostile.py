@@ -1,6 +1,7 @@
 """Untrusted submissions: each hostile case must end within its limits, get exactly its
 findings, leave gradcheck's own output intact, and change nothing outside its sandbox."""
 
+import ctypes
 import json
 import os
 import subprocess
@@ -24,28 +25,44 @@ def run_cli(*paths, extra=()):
     return proc, time.monotonic() - start
 
 
-def nobody_processes() -> set[int]:
-    """Live (not zombie) processes of the user the worker runs as."""
-    pids = set()
+def become_subreaper() -> None:
+    """Make this test process the reaper of orphans: a process the submission started that
+    outlives gradcheck is then re-parented here, whatever user it runs as."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0, os.strerror(ctypes.get_errno())
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def orphans() -> set[int]:
+    """Live processes re-parented to this one (after the gradcheck child was reaped)."""
+    while True:  # reap orphans that already died, so that only live ones are counted
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            break
+    found = set()
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid != 65534:
-                    continue
-                with open(f"/proc/{entry}/stat") as f:
-                    state = f.read().rsplit(")", 1)[1].split()[0]
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if state != "Z":
-                pids.add(int(entry))
-    return pids
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[1]) == os.getpid():
+            found.add(int(entry))
+    return found
 
 
-def survivors(before: set[int]) -> set[int]:
+def survivors() -> set[int]:
     """Processes started by the submission still alive after gradcheck returned (SIGKILL is
     delivered asynchronously, so give them a moment)."""
     for _ in range(50):
-        left = nobody_processes() - before
+        left = orphans()
         if not left:
             return left
         time.sleep(0.1)
@@ -71,7 +88,7 @@ def test_hostile_submission(case, tmp_path, outside):
     submission.parent.mkdir()
     submission.write_text(case.source(outside))
     before = snapshot(outside, submission.parent)
-    leftovers_before = nobody_processes()
+    become_subreaper()
 
     proc, elapsed = run_cli(submission)
 
@@ -85,7 +102,7 @@ def test_hostile_submission(case, tmp_path, outside):
     assert elapsed < WALL
     assert snapshot(outside, submission.parent) == before
     assert not os.path.exists("/tmp/gradcheck-evil.txt")
-    assert not survivors(leftovers_before), "a process of the submission survived"
+    assert not survivors(), "a process of the submission survived"
 
 
 def test_output_is_captured_and_bounded(tmp_path, outside):

@@ -38,7 +38,7 @@ CASES = [
             old="        self.grad = 1.0\n        for node", new="        while True:\n            pass\n        for node"),
     Hostile("memory-bomb-in-op", E(("memory-limit", "tanh")),
             old="        t = math.tanh(self.data)\n", new="        hog = bytearray(1 << 40)\n        t = math.tanh(self.data)\n"),
-    Hostile("fork-bomb", E(), append=(
+    Hostile("fork-bomb", E(("tampering", None)), append=(
         "import os, time\nfor _ in range(500):\n    try:\n        if os.fork() == 0:\n"
         "            time.sleep(600)\n            os._exit(0)\n    except OSError:\n        break\n")),
     Hostile("fake-result-then-exit", E(("grad-overwrite", "mul")),
@@ -47,7 +47,7 @@ CASES = [
                     "sys.exit(0)\n")),
     Hostile("os-exit-in-backward", E(("crash", None)),
             old="        self.grad = 1.0\n        for node", new="        import os\n        os._exit(0)\n        for node"),
-    Hostile("writes-files", E(), append=(
+    Hostile("writes-files", E(("tampering", None)), append=(
         "for path in ['evil.txt', '../evil.txt', '{outside}/evil.txt', '/tmp/gradcheck-evil.txt']:\n"
         "    try:\n        open(path, 'w').write('pwned')\n    except OSError:\n        pass\n")),
     Hostile("monkeypatches-its-own-process", E(("forward-wrong", "tanh")), append=(

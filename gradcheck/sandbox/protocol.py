@@ -1,0 +1,157 @@
+"""The wire between gradcheck and its worker: frames, message kinds and the shape of every reply.
+
+Shared by both sides and therefore standard library only, in the Python 3.8 subset (the worker
+may run under another interpreter given with ``--python``).
+
+A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. Every request carries
+a random ``seq`` the worker echoes; a reply is ``{"seq", "kind": "reply", "body"}`` and, while
+loading, ``{"seq", "kind": "progress", "unit", "stmt"}`` frames announce the statement about to
+run (so a statement that kills the interpreter can be skipped on restart without any file).
+
+The trusted side believes nothing it reads: ``decode`` caps size and nesting before a value is
+used, and ``check_reply`` holds each reply body to the schema of its request. Anything else is a
+``ProtocolError``: the submission wrote to the channel (``forged``) or the reply does not have
+the shape the worker always sends (``malformed``).
+"""
+
+import json
+import struct
+
+HEADER = struct.Struct(">I")
+MAX_REPLY_BYTES = 8 << 20  # the largest honest reply (a run of many graphs) is well under 1 MB
+MAX_REQUEST_BYTES = 256 << 20
+MAX_DEPTH = 12  # honest replies nest at most 6 deep
+MAX_STRING = 4096  # honest strings are capped at 300 characters by the worker
+
+
+class ProtocolError(Exception):
+    """A frame or reply the worker would never send. ``forged`` when only code writing to the
+    channel itself can explain it (bad framing, wrong seq, oversize), else ``malformed``."""
+
+    def __init__(self, detail, forged):
+        Exception.__init__(self, detail)
+        self.detail = detail
+        self.forged = forged
+
+
+def encode(obj):
+    payload = json.dumps(obj, allow_nan=True, separators=(",", ":")).encode()
+    return HEADER.pack(len(payload)) + payload
+
+
+def decode(payload):
+    """The JSON value in a frame's payload, with nesting and string length checked."""
+    try:
+        value = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError("a frame that is not JSON (%s)" % type(exc).__name__,
+                            forged=True) from None
+    _check_depth(value, 0)
+    return value
+
+
+def _check_depth(value, depth):
+    if depth > MAX_DEPTH:
+        raise ProtocolError("a frame nested more than %d deep" % MAX_DEPTH, forged=True)
+    if isinstance(value, str) and len(value) > MAX_STRING:
+        raise ProtocolError("a string of %d characters" % len(value), forged=True)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_depth(k, depth + 1)
+            _check_depth(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _check_depth(v, depth + 1)
+
+
+# ------------------------------------------------------------------------------------ schema
+# A schema is a type (str, int, float, bool: float accepts ints, int refuses bools), a list of
+# one schema (every item), a dict of key -> schema (a key may be missing; unknown keys are
+# refused), or one of the helpers below.
+
+class Opt:
+    """The value may also be null."""
+
+    def __init__(self, schema):
+        self.schema = schema
+
+
+class Either:
+    def __init__(self, *schemas):
+        self.schemas = schemas
+
+
+class Anything:
+    """Free-form data the trusted side parses defensively itself (capped by depth anyway)."""
+
+
+WHERE = Opt([Opt(Either(str, int))])
+ERROR = {"type": str, "message": str, "where": WHERE, "stage": str, "statement": Opt(int),
+         "text": str}
+NUMBER_OR_ERROR = Either(float, {"error": str, "type": str, "message": str})
+CODE_ID = {"qualname": str, "file": Opt(str), "line": Opt(int)}
+RUN_RESULT = {"data": [NUMBER_OR_ERROR], "grads": [NUMBER_OR_ERROR], "error": ERROR,
+              "calls": [[Either(int, NUMBER_OR_ERROR)]],
+              "structure": {"inputs": [[int]], "graph_nodes": [Opt(int)]}}
+RULE_RESULT = {"data": NUMBER_OR_ERROR, "grads": [NUMBER_OR_ERROR], "error": ERROR,
+               "closures": [CODE_ID]}
+TAMPERING = [{"event": str, "detail": str, "where": WHERE, "kind": str}]
+
+REPLIES = {
+    "load": {"units": [{"label": str, "errors": [ERROR]}], "classes": [Anything],
+             "modules": [str], "fatal": ERROR, "tampering": TAMPERING},
+    "inspect": {"class_attrs": Anything, "module": str, "leaf_vars": Anything,
+                "out_vars": Anything, "inputs_paths": [str], "callables": Anything,
+                "fatal": ERROR, "tampering": TAMPERING},
+    "run": {"results": [RUN_RESULT], "fatal": ERROR, "tampering": TAMPERING},
+    "local_rule": {"results": [RULE_RESULT], "fatal": ERROR, "tampering": TAMPERING},
+    "modules": {"modules": [str], "fatal": ERROR, "tampering": TAMPERING},
+}
+
+
+def check_reply(command, body):
+    """Raise ``ProtocolError`` unless ``body`` has the shape a reply to ``command`` has."""
+    schema = REPLIES.get(command)
+    if schema is None:
+        raise ProtocolError("a reply to an unknown request %r" % command, forged=False)
+    _check(body, schema, command)
+
+
+def _check(value, schema, path):
+    if isinstance(schema, Opt):
+        if value is None:
+            return
+        schema = schema.schema
+    if schema is Anything:
+        return
+    if isinstance(schema, Either):
+        for option in schema.schemas:
+            try:
+                _check(value, option, path)
+                return
+            except ProtocolError:
+                continue
+        raise ProtocolError("%s: unexpected %s" % (path, type(value).__name__), forged=False)
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            raise ProtocolError("%s: expected a list" % path, forged=False)
+        for i, item in enumerate(value):
+            _check(item, schema[0], "%s[%d]" % (path, i))
+        return
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            raise ProtocolError("%s: expected an object" % path, forged=False)
+        for key, item in value.items():
+            if key not in schema:
+                raise ProtocolError("%s: unexpected field %r" % (path, key[:40]), forged=False)
+            _check(item, schema[key], "%s.%s" % (path, key))
+        return
+    if schema is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)  # NaN/inf too
+    elif schema is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, schema)
+    if not ok:
+        raise ProtocolError("%s: expected %s, got %s" % (path, schema.__name__, type(value).__name__),
+                            forged=False)

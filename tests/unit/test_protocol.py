@@ -1,0 +1,80 @@
+"""The worker protocol: frames are capped before they are used, and every reply kind is held to
+its schema; a violation says whether only code writing to the channel can explain it."""
+
+import json
+
+import pytest
+
+from gradcheck.sandbox import protocol
+from gradcheck.sandbox.protocol import ProtocolError, check_reply, decode, encode
+
+
+def test_encode_then_decode_round_trips():
+    msg = {"seq": "ab", "kind": "reply", "body": {"modules": ["math"]}}
+    frame = encode(msg)
+    (size,) = protocol.HEADER.unpack(frame[:4])
+    assert size == len(frame) - 4
+    assert decode(frame[4:]) == msg
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xfe", b"{not json", b"[" * 100_000 + b"]" * 100_000])
+def test_undecodable_payloads_are_forged(payload):
+    with pytest.raises(ProtocolError) as info:
+        decode(payload)
+    assert info.value.forged
+
+
+def test_nesting_beyond_the_cap_is_forged():
+    value = 0
+    for _ in range(protocol.MAX_DEPTH + 1):
+        value = [value]
+    with pytest.raises(ProtocolError) as info:
+        decode(json.dumps(value).encode())
+    assert info.value.forged
+    ok = 0
+    for _ in range(protocol.MAX_DEPTH - 1):
+        ok = [ok]
+    assert decode(json.dumps(ok).encode()) == ok
+
+
+def test_overlong_strings_are_forged():
+    with pytest.raises(ProtocolError) as info:
+        decode(json.dumps({"x": "a" * (protocol.MAX_STRING + 1)}).encode())
+    assert info.value.forged
+
+
+GOOD = {
+    "load": {"units": [{"label": "engine.py", "errors": [
+        {"type": "NameError", "message": "x", "where": ["/submission/engine.py", 3], "statement": 3}]}],
+        "classes": [{"name": "Value", "ops": ["__add__"]}], "modules": ["math"]},
+    "run": {"results": [{"data": [1.0, {"error": "not-a-number", "type": "str"}], "grads": [0.5, float("nan")],
+                         "calls": [[0, 1.0]], "structure": {"inputs": [[1], []], "graph_nodes": [0, None]}}]},
+    "local_rule": {"results": [{"data": 2.0, "grads": [1.0], "closures": [
+        {"qualname": "Value.__mul__.<locals>._backward", "file": "/submission/engine.py", "line": 9}]}]},
+    "modules": {"modules": ["math", "os"]},
+    "inspect": {"class_attrs": {}, "module": "submission", "leaf_vars": {}, "inputs_paths": ["_prev"]},
+}
+
+
+@pytest.mark.parametrize("command", sorted(GOOD))
+def test_each_honest_reply_kind_passes(command):
+    check_reply(command, GOOD[command])
+
+
+@pytest.mark.parametrize("command, body", [
+    ("run", {"results": "all good"}),
+    ("run", {"results": [{"data": ["1.0"]}]}),  # a number as text
+    ("run", {"results": [{"data": [True]}]}),  # a bool is not a number
+    ("local_rule", {"results": [{"closures": [{"qualname": 3}]}]}),
+    ("modules", {"modules": ["math"], "verdict": "pass"}),  # a field no reply has
+    ("load", {"units": [{"label": "x", "errors": [{"type": "E", "where": [[1]]}]}]}),
+])
+def test_replies_of_the_wrong_shape_are_malformed(command, body):
+    with pytest.raises(ProtocolError) as info:
+        check_reply(command, body)
+    assert not info.value.forged
+
+
+def test_a_reply_to_an_unknown_request_is_refused():
+    with pytest.raises(ProtocolError):
+        check_reply("grade_me", {})
