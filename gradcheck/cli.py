@@ -14,6 +14,7 @@ from gradcheck.errors import GradcheckError, UsageError
 from gradcheck.result import Result
 from gradcheck.runner import Options, check_path
 from gradcheck.sandbox.client import Limits
+from gradcheck.untrusted_text import visible_line, visible_tree
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -143,8 +144,12 @@ def main(argv: list[str] | None = None) -> int:
             return _grade(args, options)
         if args.command == "gradescope":
             return _gradescope(args, options)
-    except GradcheckError as exc:
-        print(f"gradcheck: error: {exc}", file=sys.stderr)
+    except GradcheckError as exc:  # a full disk included (grading's DiskFullError)
+        print(f"gradcheck: error: {visible_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. --out or --results not writable: one line, no traceback
+        where = f"{visible_line(exc.filename)}: " if exc.filename else ""
+        print(f"gradcheck: error: {where}{visible_line(exc.strerror or exc)}", file=sys.stderr)
         return EXIT_USAGE
     from gradcheck.oracles.consensus import Consensus
 
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in expand_paths(args.paths, args.class_name):
             results.append(_run_one(path, options, consensus, show_progress=args.format == "text"))
     except GradcheckError as exc:
-        print(f"gradcheck: error: {exc}", file=sys.stderr)
+        print(f"gradcheck: error: {visible_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gradcheck: interrupted", file=sys.stderr)
@@ -169,14 +174,19 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         print(f"reports: {pages[-1]}", file=sys.stderr)
     if args.format == "json":
-        docs = [r.to_json() for r in results]
-        json.dump(docs[0] if len(docs) == 1 else docs, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
+        print_json(results, sys.stdout)
     else:
         from gradcheck.terminal import print_results
 
         print_results(results)
     return EXIT_PASS if all(r.passed for r in results) else EXIT_FAIL
+
+
+def print_json(results: list[Result], stream) -> None:
+    """One JSON document per result (a list for several), with untrusted text made visible."""
+    docs = visible_tree([r.to_json() for r in results])
+    json.dump(docs[0] if len(docs) == 1 else docs, stream, indent=2, default=str)
+    stream.write("\n")
 
 
 def _grade(args: argparse.Namespace, options: Options) -> int:

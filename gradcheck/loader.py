@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gradcheck.findings import Location
+from gradcheck.source import parse_or_none
 
 _IPY_LINE = re.compile(r"^(\s*)(%|!|\?)")
 _IPY_ASSIGN = re.compile(r"^(\s*[\w.]+\s*=\s*)(%|!)")
@@ -173,13 +174,32 @@ def discover(folder: Path, class_name: str | None = None) -> list[Path]:
 
 
 def _scored_files(folder: Path, class_name: str | None) -> list[tuple]:
+    """(key, path) for each file under ``folder`` that defines the class. The walk keeps its
+    own stack (a folder nested thousands deep would exhaust ``rglob``'s recursion) and skips
+    hidden entries, ``__pycache__`` and symlinked folders; no single file can stop it."""
+    candidates, stack = [], [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            children = list(current.iterdir())
+        except OSError:  # unreadable, or vanished meanwhile
+            continue
+        for child in children:
+            if child.name.startswith(".") or child.name == "__pycache__":  # .ipynb_checkpoints too
+                continue
+            try:
+                if not child.is_symlink() and child.is_dir():
+                    stack.append(child)
+                elif child.suffix in (".py", ".ipynb"):
+                    candidates.append(child)
+            except OSError:
+                continue
     scored = []
-    for path in sorted(folder.rglob("*")):
-        if path.suffix not in (".py", ".ipynb") or any(p.startswith(".") for p in path.parts):
+    for path in sorted(candidates):
+        try:
+            score = _class_score(path, class_name)
+        except (OSError, ValueError, RecursionError, MemoryError):  # what a hostile file can cause
             continue
-        if "__pycache__" in path.parts or ".ipynb_checkpoints" in path.parts:
-            continue
-        score = _class_score(path, class_name)
         if score > 0:
             scored.append((str(path), path))
     return scored
@@ -196,24 +216,41 @@ def _pick_file(folder: Path, class_name: str | None) -> Path:
     return min(scored)[-1]
 
 
+# Discovery reads at most this much of a file: more than any notebook with its outputs needs,
+# and a bound on what one hostile file can cost the trusted process.
+_DISCOVERY_READ_BYTES = 16 * 2**20
+
+
 def _class_score(path: Path, class_name: str | None) -> int:
+    """How much the file looks like it defines the class (0: not at all): the arithmetic
+    dunders of its best class. A file that is too big or too deeply nested to parse safely
+    scores 1 if its text mentions the class, so that loading it reports its error rather than
+    skipping it silently; one that cannot be read as text or a notebook scores 0."""
+    mentions = re.compile(rf"class\s+{re.escape(class_name or 'Value')}\b").search
     try:
+        if not path.is_file():  # a FIFO would block discovery, a device never end it
+            return 0
+        with path.open("rb") as f:
+            raw = f.read(_DISCOVERY_READ_BYTES + 1)
+    except OSError:
+        return 0
+    if len(raw) > _DISCOVERY_READ_BYTES:
+        return 1 if mentions(raw.decode("utf-8", errors="replace")) else 0
+    try:
+        text = raw.decode("utf-8")
         if path.suffix == ".ipynb":
-            cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+            cells = json.loads(text).get("cells", [])
             sources = ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
                        for c in cells if c.get("cell_type") == "code"]
         else:
-            sources = [path.read_text(encoding="utf-8")]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+            sources = [text]
+    except (ValueError, TypeError, AttributeError, RecursionError, MemoryError):
         return 0
     best = 0
-    for source in sources:
-        try:
-            tree = ast.parse(strip_ipython(source))
-        except SyntaxError:
-            # Can't read it here, but a file that mentions the class still deserves a
-            # load attempt so its error is reported rather than silently skipped.
-            if re.search(rf"class\s+{class_name or 'Value'}\b", source):
+    for source in (s for s in sources if isinstance(s, str)):
+        tree = parse_or_none(strip_ipython(source))
+        if tree is None:
+            if mentions(source):
                 best = max(best, 1)
             continue
         for node in ast.walk(tree):

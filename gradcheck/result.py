@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradcheck.findings import ERROR, Finding, Location
+from gradcheck.untrusted_text import visible
 
 PASS, FAIL, ERRORED = "pass", "fail", "error"
 
@@ -59,8 +60,10 @@ class Result:
                    harness_error=doc.get("harness_error"))
 
     def _repr_html_(self) -> str:
-        """Rich display in Jupyter: verdict and findings; everything escaped."""
-        e = html.escape
+        """Rich display in Jupyter: verdict and findings; everything made visible and escaped."""
+        def e(text: str) -> str:
+            return html.escape(visible(text))
+
         colour = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a6700"}[self.verdict]
         rows = "".join(
             f"<tr><td><code>{e(f.code)}</code></td><td>{e(f.op or '')}</td><td>{e(f.severity)}</td>"

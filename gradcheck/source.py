@@ -18,10 +18,26 @@ class GradStatement:
     assigns: bool  # `=` rather than `+=`
 
 
-def function_at(source: str, line: int) -> ast.FunctionDef | ast.Lambda | None:
+# Larger sources are not parsed: nobody hand-writes a 2 MB Value class, and the parser's memory
+# grows with the source (the trusted process must not be the one that runs out).
+MAX_PARSE_CHARS = 2_000_000
+
+
+def parse_or_none(source: str) -> ast.Module | None:
+    """The source's syntax tree, or None when it cannot be had safely: a syntax error, source
+    over ``MAX_PARSE_CHARS``, nesting deep enough to exhaust the parser's recursion or memory,
+    or a null byte. Submissions are untrusted, and this runs in the trusted process."""
+    if len(source) > MAX_PARSE_CHARS:
+        return None
     try:
-        tree = ast.parse(source)
-    except SyntaxError:
+        return ast.parse(source)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+
+
+def function_at(source: str, line: int) -> ast.FunctionDef | ast.Lambda | None:
+    tree = parse_or_none(source)
+    if tree is None:
         return None
     best = None
     for node in ast.walk(tree):
@@ -76,9 +92,12 @@ def free_globals(source: str, func_line: int) -> list[str]:
 
 def top_level_names(source: str) -> set[str]:
     """Functions, classes and imports a module or cell defines at its top level: names that
-    are code, not data. Raises SyntaxError for source that does not parse."""
+    are code, not data. Raises SyntaxError for source that does not parse (safely)."""
+    tree = parse_or_none(source)
+    if tree is None:
+        raise SyntaxError("the source cannot be parsed safely")
     names = set()
-    for node in ast.parse(source).body:
+    for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
             names.add(node.name)
         elif isinstance(node, ast.Import | ast.ImportFrom):

@@ -1,4 +1,8 @@
-"""The terminal summary (rich): per subject, the verdict and its findings grouped by root cause."""
+"""The terminal summary (rich): per subject, the verdict and its findings grouped by root cause.
+
+Everything from a submission is made visible before rich sees it (so no escape sequence it
+printed or raised reaches the terminal raw) and then markup-escaped (so no ``[bold]`` in it is
+taken as rich markup)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from rich.table import Table
 
 from gradcheck.findings import GROUPS
 from gradcheck.result import Result
+from gradcheck.untrusted_text import visible, visible_line
 
 _COLOUR = {"pass": "green", "fail": "red", "error": "yellow"}
 
@@ -17,7 +22,7 @@ def print_results(results: list[Result], console: Console | None = None) -> None
     console = console or Console()
     for result in results:
         colour = _COLOUR[result.verdict]
-        console.rule(f"[bold]{escape(result.subject)}[/] [{colour}]{result.verdict.upper()}[/]")
+        console.rule(f"[bold]{_line(result.subject)}[/] [{colour}]{result.verdict.upper()}[/]")
         for title, codes in GROUPS:
             group = [f for f in result.findings if f.code in codes]
             if not group:
@@ -34,12 +39,14 @@ def print_results(results: list[Result], console: Console | None = None) -> None
                 op = f.op or ""
                 if f.inherited_by:  # one root cause, and the ops that show it through this one
                     op += "\n(also " + ", ".join(f.inherited_by) + ")"
-                table.add_row(escape(f.code), escape(op), escape(f.message), escape(where))
+                table.add_row(_line(f.code), _text(op), _text(f.message), _text(where))
             console.print(table)
         first = next((f for f in result.findings if f.severity == "error" and f.evidence.get("snippet")), None)
         if first is not None:
-            console.print(Panel(escape(first.evidence["snippet"]),
-                                title=f"reproduce {escape(first.code)} in your notebook", expand=False))
+            console.print(Panel(_text(first.evidence["snippet"]),
+                                title=f"reproduce {_line(first.code)} in your notebook", expand=False))
+        if result.harness_error is not None:
+            console.print(f"[yellow]gradcheck could not judge it:[/] {_text(result.harness_error)}")
         stats = result.stats
         if stats:
             console.print(f"[dim]{stats.get('cases', 0)} generated cases; oracles agreed on "
@@ -47,3 +54,13 @@ def print_results(results: list[Result], console: Console | None = None) -> None
                           f"{sum(stats.get('oracle_discarded', {}).values())} (discarded)[/]")
     passed = sum(r.passed for r in results)
     console.print(f"\n[bold]{passed} of {len(results)} passed[/]")
+
+
+def _text(untrusted: str) -> str:
+    """Untrusted text that may span lines, as literal rich markup."""
+    return escape(visible(untrusted))
+
+
+def _line(untrusted: str) -> str:
+    """One untrusted line, as literal rich markup."""
+    return escape(visible_line(untrusted))

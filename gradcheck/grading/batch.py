@@ -4,6 +4,7 @@ not graded again), and one failing submission never stops the batch."""
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import json
@@ -12,13 +13,16 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from multiprocessing import get_context
 from pathlib import Path
 
 from gradcheck import __version__
-from gradcheck.errors import UsageError
+from gradcheck.errors import HarnessError
 from gradcheck.grading.outputs import (
     atomic_write,
     gradebook_csv,
@@ -30,6 +34,10 @@ from gradcheck.grading.rubric import Rubric, Score, load_rubric
 from gradcheck.loader import discover
 from gradcheck.result import Result
 from gradcheck.runner import Options
+from gradcheck.untrusted_text import visible_tree
+
+_ID_MAX_CHARS = 100  # well under any file system's name limit, with room for a "-2"
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 @dataclass(frozen=True)
@@ -47,15 +55,22 @@ def find_submissions(paths: list[str], class_name: str | None = None) -> list[Su
         children = _submission_children(path, class_name) if path.is_dir() else []
         for child in children or [path]:
             found.append(Submission(_id_for(child), child))
-    ids = [s.id for s in found]
-    dupes = {i for i in ids if ids.count(i) > 1}
+    counts = Counter(s.id for s in found)
     # seed_001.py beside seed_001.ipynb: keep the extension to tell them apart
-    found = [Submission(_id_for(s.path, keep_suffix=True) if s.id in dupes else s.id, s.path) for s in found]
-    ids = [s.id for s in found]
-    if len(set(ids)) != len(ids):
-        taken = [i for i in ids if ids.count(i) > 1]
-        raise UsageError(f"two submissions would share the id {taken[0]!r}; rename one of them")
-    return sorted(found, key=lambda s: s.id)
+    found = [Submission(_id_for(s.path, keep_suffix=True), s.path) if counts[s.id] > 1 else s
+             for s in found]
+    # Names that still clash once made safe (`-x.py` and `_x.py`) are numbered in path order:
+    # a classmate's choice of file name must not stop the batch.
+    counts = Counter(s.id for s in found)
+    taken = {i for i, n in counts.items() if n == 1}
+    unique = []
+    for s in sorted(found, key=lambda s: str(s.path)):
+        sid, n = s.id, 2
+        while counts[s.id] > 1 and sid in taken:
+            sid, n = f"{s.id}-{n}", n + 1
+        taken.add(sid)
+        unique.append(Submission(sid, s.path))
+    return sorted(unique, key=lambda s: s.id)
 
 
 def _submission_children(folder: Path, class_name: str | None) -> list[Path]:
@@ -67,9 +82,15 @@ def _submission_children(folder: Path, class_name: str | None) -> list[Path]:
 
 
 def _id_for(path: Path, keep_suffix: bool = False) -> str:
+    """A safe file name inside ``--out``: letters, digits, ``_``, ``.`` and ``-`` only; never
+    empty, ``.`` or ``..``, and never starting with ``.`` (a hidden file or a step out of the
+    folder: ``...py`` has the stem ``..``) or ``-`` (an option to a shell command, a formula to a
+    spreadsheet; ``= + @`` are replaced like any other character)."""
     is_file = path.is_file() or path.suffix in (".py", ".ipynb")
     stem = path.stem if is_file and not keep_suffix else path.name
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem) or "submission"
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)
+    safe = re.sub(r"^[.-]+", "_", safe)[:_ID_MAX_CHARS]
+    return safe or "submission"
 
 
 def content_key(sub: Submission, rubric: Rubric, options: Options) -> str:
@@ -125,40 +146,58 @@ def _grade_one(sub: Submission, options: Options, share: bool) -> tuple[dict, fl
     from gradcheck.oracles.consensus import Consensus
     from gradcheck.runner import check_path
 
-    if _CONSENSUS is None or _CONSENSUS.share != share:
-        _CONSENSUS = Consensus.default(share=share)
-    options = replace(options, settings=replace(options.settings, share=share))
     start = time.monotonic()
     try:
+        if _CONSENSUS is None or _CONSENSUS.share != share:
+            _CONSENSUS = Consensus.default(share=share)
+        options = replace(options, settings=replace(options.settings, share=share))
         result = check_path(str(sub.path), options, _CONSENSUS)
+        doc = result.to_json()
     except Exception as exc:  # gradcheck's own failure on this submission: recorded, not fatal
-        result = Result(subject=sub.id, harness_error=f"{type(exc).__name__}: {exc}")
-    return result.to_json(), time.monotonic() - start
+        doc = _harness_doc(sub, f"{type(exc).__name__}: {exc}")
+    return doc, time.monotonic() - start
 
 
 def grade(subs: list[Submission], rubric_spec: str, out: Path, options: Options, jobs: int = 1,
           share: bool = True, progress=None) -> list[tuple[str, Result, Score]]:
+    """Grade every submission and write the class's files. Whatever one submission does, or
+    whatever goes wrong judging or writing it, it becomes a harness error for that submission
+    alone and the gradebook lists everyone; only a full disk stops the batch (DiskFullError)."""
     rubric = load_rubric(rubric_spec)
-    out.mkdir(parents=True, exist_ok=True)
-    keys = {s.id: content_key(s, rubric, options) for s in subs}
+    with _disk_full_is_fatal(out):
+        out.mkdir(parents=True, exist_ok=True)
+    keys: dict[str, str | None] = {}
+    for s in subs:
+        try:
+            keys[s.id] = content_key(s, rubric, options)
+        except Exception:  # unreadable files: grade it every time rather than not at all
+            keys[s.id] = None
     done: dict[str, tuple[dict, float]] = {}
     todo = []
     for s in subs:
-        cached = out / s.id / "result.json"
-        try:
-            saved = json.loads(cached.read_text())
-            if saved.get("key") == keys[s.id]:
-                done[s.id] = (saved["result"], saved["seconds"])
-                continue
-        except (OSError, ValueError, KeyError):
-            pass
-        todo.append(s)
+        saved = _saved_result(out, s, keys[s.id])
+        if saved is None:
+            todo.append(s)
+        else:
+            done[s.id] = saved
     if progress:
         progress.start(len(subs), len(done))
 
     def finish(sub: Submission, doc: dict, seconds: float) -> None:
+        doc = visible_tree(doc)  # what is kept is what is shown: every later writer agrees
+        try:
+            _write_submission(out, sub, doc, seconds, keys[sub.id], rubric)
+        except DiskFullError:
+            raise
+        except Exception as exc:
+            doc = _harness_doc(sub, f"writing its results failed ({type(exc).__name__})")
+            try:  # without a key, so that it is graded again next time
+                _write_submission(out, sub, doc, seconds, None, rubric)
+            except DiskFullError:
+                raise
+            except Exception:  # still listed in the gradebook below
+                pass
         done[sub.id] = (doc, seconds)
-        _write_submission(out, sub, doc, seconds, keys[sub.id], rubric)
         if progress:
             progress.advance(sub.id)
 
@@ -166,40 +205,124 @@ def grade(subs: list[Submission], rubric_spec: str, out: Path, options: Options,
         for sub in todo:
             finish(sub, *_grade_one(sub, options, share))
     else:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(_grade_one, sub, options, share): sub for sub in todo}
-            for fut in as_completed(futures):
-                sub = futures[fut]
-                try:
-                    doc, seconds = fut.result()
-                except Exception as exc:  # the grading process itself died
-                    doc, seconds = Result(subject=sub.id, harness_error=str(exc)).to_json(), 0.0
-                finish(sub, doc, seconds)
+        _grade_in_pools(todo, options, share, jobs, finish)
     rows = []
     for s in subs:
-        result = Result.from_json(done[s.id][0])
-        rows.append((s.id, result, rubric.score(result)))
-    atomic_write(out / "gradebook.csv", gradebook_csv(rows, rubric))
-    atomic_write(out / "junit.xml", junit_xml(rows, rubric))
+        try:
+            result = Result.from_json(done[s.id][0])
+            score = rubric.score(result)
+        except Exception as exc:
+            result = Result(subject=s.id, harness_error=f"its result cannot be scored ({type(exc).__name__})")
+            score = rubric.score(result)
+        rows.append((s.id, result, score))
+    _write_inside(out, "gradebook.csv", gradebook_csv(rows, rubric))
+    _write_inside(out, "junit.xml", junit_xml(rows, rubric))
     stats = summary(rows, rubric)
-    atomic_write(out / "summary.json", json.dumps(stats, indent=2) + "\n")
+    _write_inside(out, "summary.json", json.dumps(stats, indent=2) + "\n")
     _write_summary_html(out, stats, rows)
     return rows
 
 
-def _write_submission(out: Path, sub: Submission, doc: dict, seconds: float, key: str, rubric: Rubric) -> None:
+def _saved_result(out: Path, sub: Submission, key: str | None) -> tuple[dict, float] | None:
+    """The result saved by an earlier run with the same key, or None: missing, partial,
+    foreign or unreadable results are graded again."""
+    if key is None:
+        return None
+    try:
+        saved = json.loads((out / sub.id / "result.json").read_text(encoding="utf-8"))
+        if saved["key"] != key:
+            return None
+        Result.from_json(saved["result"])  # still readable by this version
+        return saved["result"], float(saved["seconds"])
+    except Exception:
+        return None
+
+
+def _write_submission(out: Path, sub: Submission, doc: dict, seconds: float, key: str | None,
+                      rubric: Rubric) -> None:
     from gradcheck.report import render_subject_page
 
-    folder = out / sub.id
     result = Result.from_json(doc)
     score = rubric.score(result)
-    atomic_write(folder / "results.json", gradescope_json(result, score, seconds))
-    atomic_write(folder / "feedback.html", render_subject_page(result))
+    _write_inside(out, f"{sub.id}/results.json", gradescope_json(result, score, seconds))
+    _write_inside(out, f"{sub.id}/feedback.html", render_subject_page(result))
     # last, so that a submission counts as graded only once everything else is written
-    atomic_write(folder / "result.json", json.dumps({"key": key, "seconds": seconds, "result": doc}) + "\n")
+    _write_inside(out, f"{sub.id}/result.json",
+                  json.dumps({"key": key, "seconds": seconds, "result": doc}) + "\n")
 
 
 def _write_summary_html(out: Path, stats: dict, rows) -> None:
     from gradcheck.report import render_summary_page
 
-    atomic_write(out / "summary.html", render_summary_page(stats, rows))
+    _write_inside(out, "summary.html", render_summary_page(stats, rows))
+
+
+class DiskFullError(HarnessError):
+    """The disk (or the user's quota) holding ``--out`` is full. Free some space and run the
+    same command again: submissions already written are not graded again."""
+
+
+@contextmanager
+def _disk_full_is_fatal(out: Path):
+    """A full disk stops the batch with a clear error; any other OSError is left to the caller."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise DiskFullError(f"no space left to write the results in {out} ({exc.strerror}); "
+                                "free some space and run the same command again") from exc
+        raise
+
+
+def _write_inside(out: Path, relative: str, text: str) -> None:
+    """Write ``out/relative`` -- and refuse any path that would land outside ``out``. Ids are
+    already safe file names; this is the second line of defence, checked where files are
+    written (a symlink in ``out`` or an id this module forgot to clean is caught here)."""
+    path = out / relative
+    root = out.resolve()
+    if path.name in ("", ".", "..") or not path.parent.resolve().is_relative_to(root):
+        raise HarnessError(f"refusing to write {relative!r}: it is not inside {out}")
+    with _disk_full_is_fatal(out):
+        atomic_write(path, text)
+
+
+def _harness_doc(sub: Submission, why: str) -> dict:
+    return Result(subject=sub.id, harness_error=why).to_json()
+
+
+def _grade_in_pools(todo: list[Submission], options: Options, share: bool, jobs: int, finish) -> None:
+    """Grade in ``jobs`` processes. A grading process that dies breaks its whole pool and fails
+    every unfinished submission in it, so those are graded again: the ones that may have been
+    running each alone in a fresh process (if that one dies too, the submission is the cause
+    and gets a harness error), the ones that had not started in a fresh pool."""
+    pending = list(todo)
+    while pending:
+        lost = _run_pool(pending, options, share, jobs, finish)
+        # The pool starts work in submission order, and keeps at most one call queued beyond
+        # its workers: whatever was running when it broke is among the first jobs + 1 lost.
+        suspects, pending = lost[:jobs + 1], lost[jobs + 1:]
+        for sub in suspects:
+            if _run_pool([sub], options, share, 1, finish):
+                finish(sub, _harness_doc(sub, "the grading process died while grading it"), 0.0)
+
+
+def _run_pool(subs: list[Submission], options: Options, share: bool, jobs: int, finish) -> list[Submission]:
+    """Grade ``subs`` in a fresh pool; returns those lost to a broken pool, in the given order."""
+    order = {sub.id: i for i, sub in enumerate(subs)}
+    lost = []
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+    try:
+        futures = {pool.submit(_grade_one, sub, options, share): sub for sub in subs}
+        for fut in as_completed(futures):
+            sub = futures[fut]
+            try:
+                doc, seconds = fut.result()
+            except BrokenProcessPool:
+                lost.append(sub)
+                continue
+            except Exception as exc:  # e.g. a result that could not be sent back
+                doc, seconds = _harness_doc(sub, f"{type(exc).__name__}: {exc}"), 0.0
+            finish(sub, doc, seconds)
+    finally:  # on a full disk (or ^C), don't start what is still queued
+        pool.shutdown(wait=True, cancel_futures=True)
+    return sorted(lost, key=lambda s: order[s.id])

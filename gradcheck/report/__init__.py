@@ -1,6 +1,7 @@
 """HTML reports: one self-contained page per subject and an index, from Jinja2 templates
 shipped in ``templates/`` and rendered with autoescaping -- everything a submission contributes
-(source, labels, output, exception messages) is untrusted text."""
+(source, labels, output, exception messages) is untrusted text. Every ``{{ ... }}`` is first made
+visible (control, bidi and surrogate characters shown as escapes), then escaped as HTML."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from gradcheck.coverage import CHECKS
 from gradcheck.findings import GROUPS, SEVERITY_ORDER
 from gradcheck.report import layout as layout_module
 from gradcheck.result import Result
+from gradcheck.untrusted_text import visible
 
 __all__ = ["write_reports", "render_subject_page", "render_summary_page"]
 
@@ -30,15 +32,24 @@ def _num(value) -> str:
 
 def _ticks(text: str) -> Markup:
     """Messages mark code with backticks; show it as <code>, after escaping everything."""
-    escaped = str(escape(text))
+    escaped = str(escape(visible(text)))
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))
+
+
+def _shown(value):
+    """Jinja's finalize: applied to every expression a template prints. Markup built by our
+    own filters is left alone -- they made their input visible before building it."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(value)
+    return value
 
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     """Built once per process: a batch renders many pages from the same compiled templates."""
     env = Environment(loader=PackageLoader("gradcheck.report", "templates"),
-                      autoescape=select_autoescape(default=True, default_for_string=True))
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      finalize=_shown)
     env.filters["num"] = _num
     env.filters["ticks"] = _ticks
     env.globals.update(layout=layout_module.layout, record_w=layout_module.RECORD_W,
