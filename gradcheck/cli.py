@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("-j", "--jobs", type=_positive(int), default=1, help="submissions graded at once")
     _add_subject_options(grade)
 
+    doctor = sub.add_parser("doctor", help="say how submissions would be isolated here, and why")
+    doctor.add_argument("--python", metavar="PATH",
+                        help="interpreter that would run submissions (default: this one)")
+
     gs = sub.add_parser("gradescope", help="grade inside Gradescope's autograder container")
     gs.add_argument("--rubric", default="part1", metavar="R", help="built-in rubric or TOML file (default part1)")
     gs.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
@@ -97,6 +101,12 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     """The sandbox limits, one option each, defaults from ``Limits``."""
     d = Limits()
     g = parser.add_argument_group("sandbox limits")
+    g.add_argument("--isolation", choices=("auto", "bubblewrap", "limited"), default=d.isolation,
+                   help="auto: bubblewrap where it can run (see `gradcheck doctor`), else limited; "
+                        "bubblewrap: refuse to run without it")
+    g.add_argument("--subject-timeout", type=_positive(float), default=d.subject_seconds,
+                   help=f"seconds everything one submission does may take, loading and every "
+                        f"check included (default {d.subject_seconds:g})")
     g.add_argument("--timeout", type=_positive(float), default=d.request_timeout,
                    help=f"seconds one request to the submission may take (default {d.request_timeout:g})")
     g.add_argument("--load-timeout", type=_positive(float), default=d.load_timeout,
@@ -106,13 +116,15 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--load-budget", type=_positive(float), default=d.load_budget,
                    help=f"seconds of loading after which only definitions run (default {d.load_budget:g})")
     g.add_argument("--cpu-seconds", type=_positive(int), default=d.cpu_seconds,
-                   help=f"CPU seconds for the submission's process (default {d.cpu_seconds})")
+                   help=f"CPU seconds for everything one submission does (default {d.cpu_seconds})")
     g.add_argument("--memory-mb", type=_positive(int), default=d.memory_mb,
                    help=f"address space in MB (default {d.memory_mb})")
     g.add_argument("--max-processes", type=_positive(int), default=d.max_processes,
                    help=f"processes the submission may have (default {d.max_processes})")
     g.add_argument("--file-size-mb", type=_positive(int), default=d.file_size_mb,
                    help=f"largest file it may write, in MB (default {d.file_size_mb})")
+    g.add_argument("--scratch-mb", type=_positive(int), default=d.scratch_mb,
+                   help=f"all it may write, in MB (default {d.scratch_mb})")
     g.add_argument("--output-bytes", type=_positive(int), default=d.output_bytes,
                    help=f"printed output kept for the report (default {d.output_bytes})")
     g.add_argument("--allow-network", action="store_true", help="let the submission use the network")
@@ -123,6 +135,7 @@ def add_limit_options(parser: argparse.ArgumentParser) -> None:
 
 def limits_from(args: argparse.Namespace) -> Limits:
     return Limits(
+        subject_seconds=args.subject_timeout, scratch_mb=args.scratch_mb, isolation=args.isolation,
         request_timeout=args.timeout, load_timeout=args.load_timeout,
         statement_timeout=args.statement_timeout, load_budget=args.load_budget,
         cpu_seconds=args.cpu_seconds, memory_mb=args.memory_mb, max_processes=args.max_processes,
@@ -136,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help
         return int(exc.code or 0)
+    if args.command == "doctor":
+        return _doctor(args.python or sys.executable)
     options = Options(class_name=args.class_name, backward=args.backward, python=args.python,
                       settings=CheckSettings(examples=args.examples, seed=args.seed),
                       limits=limits_from(args))
@@ -189,6 +204,29 @@ def print_json(results: list[Result], stream) -> None:
     stream.write("\n")
 
 
+def _doctor(python: str) -> int:
+    """Which isolation a submission gets on this machine. Exit 0 with bubblewrap, 1 without."""
+    from gradcheck.sandbox import bubblewrap
+
+    avail = bubblewrap.availability(python)
+    if avail.usable:
+        print(f"isolation: bubblewrap -- {avail.reason}")
+        return EXIT_PASS
+    print(f"isolation: limited -- {avail.reason}")
+    print("  submissions still run in a separate process with resource limits, but without "
+          "their own pid, IPC and mount namespaces; install bubblewrap before grading a class")
+    return EXIT_FAIL
+
+
+def _warn_if_limited(python: str) -> None:
+    from gradcheck.sandbox import bubblewrap
+
+    avail = bubblewrap.availability(python)
+    if not avail.usable:
+        print(f"gradcheck: warning: submissions are only partly isolated from each other here "
+              f"({avail.reason}); see `gradcheck doctor`", file=sys.stderr)
+
+
 def _grade(args: argparse.Namespace, options: Options) -> int:
     from rich.console import Console
 
@@ -200,6 +238,7 @@ def _grade(args: argparse.Namespace, options: Options) -> int:
         if not Path(path).exists():
             raise UsageError(f"{path}: no such file or folder")
     subs = find_submissions(args.paths, args.class_name)
+    _warn_if_limited(options.python or sys.executable)
     console = Console(stderr=True)
     with _Progress(console) as progress:
         rows = grade(subs, args.rubric, args.out, options, jobs=args.jobs, progress=progress)
@@ -217,6 +256,7 @@ def _gradescope(args: argparse.Namespace, options: Options) -> int:
 
     if not args.submission.exists():
         raise UsageError(f"{args.submission}: no submission folder (is this Gradescope's container?)")
+    _warn_if_limited(options.python or sys.executable)
     with tempfile.TemporaryDirectory() as tmp:
         grade([Submission("submission", args.submission)], args.rubric, Path(tmp), options)
         text = (Path(tmp) / "submission" / "results.json").read_text()

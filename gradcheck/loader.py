@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import posixpath
 import re
+import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -38,34 +41,55 @@ class Submission:
     path: Path
     kind: str  # "file", "notebook", "module"
     units: list[Unit] = field(default_factory=list)
-    sys_path: list[str] = field(default_factory=list)
+    sys_path: list[str] = field(default_factory=list)  # folders inside the copy, relative
     module: str | None = None  # "package.module:Class" for installed code
+    # gradcheck's own copy of the submission's files (relative path -> bytes), read once here:
+    # the worker gets these, and source lines are only ever looked up in them
+    files: dict[str, bytes] = field(default_factory=dict)
+    root: Path | None = None  # the folder (or file) the copy was taken from
+    module_sources: dict[str, str] = field(default_factory=dict)  # installed module: file -> text
+    copy_roots: tuple[str, ...] = ()  # where the worker sees the copy, besides VIRTUAL_ROOT
 
     def wire_units(self) -> list[dict]:
         return [{"label": u.label, "filename": u.filename, "code": u.code} for u in self.units]
 
     def locate(self, filename: str | None, line: int | None) -> Location | None:
-        """The user-facing location of a line the worker reported."""
+        """The user-facing location of a line the worker reported. Only gradcheck's own copy
+        is consulted: a file name the worker names is never opened."""
         for unit in self.units:
             if unit.filename == filename:
-                text = None
-                lines = unit.code.splitlines()
-                if line and 0 < line <= len(lines):
-                    text = lines[line - 1].strip()
-                return Location(file=str(self.path), line=line, cell=unit.cell, text=text)
-        if filename and not filename.startswith("<") and line:
-            text = _line_of(Path(filename), line)
-            return Location(file=filename, line=line, text=text)
+                return Location(file=str(self.path), line=line, cell=unit.cell,
+                                text=_line(unit.code, line))
+        found = self._copied(filename)
+        if found is not None and line:
+            shown, text = found
+            return Location(file=shown, line=line, text=_line(text, line))
+        return None
+
+    def _copied(self, filename: str | None) -> tuple[str, str] | None:
+        """(name shown to the user, text) of a file in the copy, named as the worker sees it."""
+        if not filename:
+            return None
+        if filename in self.module_sources:
+            return filename, self.module_sources[filename]
+        for root in (VIRTUAL_ROOT, *self.copy_roots):
+            if filename.startswith(root + "/"):
+                rel = filename[len(root) + 1:]
+                data = self.files.get(rel)
+                if data is not None:
+                    base = self.root if self.root is not None and self.root.is_dir() else self.path.parent
+                    return str(base / rel), data.decode("utf-8", "replace")
         return None
 
     def with_context(self, location: Location, around: int = 3) -> Location:
         """The location with the source lines around it (line numbers as the user sees them)."""
+        source = None
         for unit in self.units:
             if unit.cell == location.cell and (unit.cell is not None or str(self.path) == location.file):
                 source = unit.code
                 break
         else:
-            source = self.source_of(location.file)
+            source = self._shown_source(location.file)
         if not source or not location.line:
             return location
         lines = source.splitlines()
@@ -73,37 +97,126 @@ class Submission:
         context = tuple((n, lines[n - 1]) for n in range(lo, hi + 1))
         return replace(location, context=context)
 
+    def _shown_source(self, shown: str) -> str | None:
+        if shown in self.module_sources:
+            return self.module_sources[shown]
+        base = self.root if self.root is not None and self.root.is_dir() else self.path.parent
+        for rel, data in self.files.items():
+            if str(base / rel) == shown:
+                return data.decode("utf-8", "replace")
+        return None
+
     def source_of(self, filename: str) -> str | None:
         for unit in self.units:
             if unit.filename == filename:
                 return unit.code
-        try:
-            return Path(filename).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        found = self._copied(filename)
+        return found[1] if found else None
 
 
-def _line_of(path: Path, line: int) -> str | None:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return lines[line - 1].strip() if 0 < line <= len(lines) else None
+# Where the submission's files appear to its code: the unit file names are always under this
+# root, whichever isolation runs the worker (bubblewrap mounts the copy exactly there).
+VIRTUAL_ROOT = "/submission"
+MAX_FILE_BYTES = 4 << 20  # one file of a submission
+MAX_COPY_BYTES = 32 << 20  # all of a folder submission
+MAX_COPY_FILES = 2000
+
+
+def _line(code: str, line: int | None) -> str | None:
+    lines = code.splitlines()
+    return lines[line - 1].strip() if line and 0 < line <= len(lines) else None
 
 
 def read_submission(path: Path, class_name: str | None = None) -> Submission:
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     if path.is_dir():
-        return read_submission(_pick_file(path, class_name), class_name)
-    if path.suffix == ".ipynb":
-        sub = Submission(path=path, kind="notebook", units=_notebook_units(path))
-    elif path.suffix == ".py":
-        sub = Submission(path=path, kind="file",
-                         units=[Unit(label=path.name, filename=str(path.resolve()), code=_read_text(path))])
-    else:
+        picked = _pick_file(path, class_name)
+        sub = _read_file(picked, picked.relative_to(path).as_posix())
+        sub.root, sub.files = path, copy_folder(path)
+        sub.files[picked.relative_to(path).as_posix()] = read_regular(picked)
+        return sub
+    sub = _read_file(path, path.name)
+    sub.root = path
+    return sub
+
+
+def _read_file(path: Path, rel: str) -> Submission:
+    if path.suffix not in (".py", ".ipynb"):
         raise SourceError(f"{path}: not a Python file (.py) or notebook (.ipynb)")
-    sub.sys_path = [str(path.resolve().parent)]  # local helpers: `from graph import draw_dot`
+    data = read_regular(path)
+    text = _decode(path, data)
+    if path.suffix == ".ipynb":
+        sub = Submission(path=path, kind="notebook", units=_notebook_units(path, text, rel))
+    else:
+        sub = Submission(path=path, kind="file",
+                         units=[Unit(label=path.name, filename=f"{VIRTUAL_ROOT}/{rel}", code=text)])
+    sub.files = {rel: data}
+    sub.sys_path = [posixpath.dirname(rel)]  # local helpers: `from graph import draw_dot`
+    return sub
+
+
+def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A regular file's bytes, at most ``limit``: never blocks on a FIFO or a device, never
+    follows a symlink out of where it was named."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceError(f"{path}: not a regular file")
+        if info.st_size > limit:
+            raise SourceError(f"{path}: larger than {limit >> 20} MB")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)[:limit]
+    finally:
+        os.close(fd)
+
+
+def copy_folder(folder: Path) -> dict[str, bytes]:
+    """The regular files of a folder submission, for its private copy: symlinks (which could
+    lead to a classmate), hidden folders and caches are left out; size and count are capped."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(names):
+            full = Path(top) / name
+            if name.startswith(".") or full.is_symlink() or not full.is_file():
+                continue
+            try:
+                data = read_regular(full)
+            except SourceError:
+                continue
+            total += len(data)
+            if total > MAX_COPY_BYTES or len(files) >= MAX_COPY_FILES:
+                return files
+            files[full.relative_to(folder).as_posix()] = data
+    return files
+
+
+def module_submission(target: str) -> Submission:
+    """An installed ``module:Class``: the worker imports it; gradcheck keeps the module file's
+    text for source lines, found without importing (nothing of it runs here)."""
+    from importlib.machinery import PathFinder
+
+    module, _, _ = target.partition(":")
+    sub = Submission(path=Path(target), kind="module", module=target)
+    search = None
+    parts = module.split(".")
+    for depth in range(len(parts)):
+        name = ".".join(parts[: depth + 1])
+        spec = PathFinder.find_spec(name, search)
+        if spec is None:
+            return sub
+        search = spec.submodule_search_locations
+    if spec.origin and spec.origin.endswith(".py"):
+        try:
+            sub.module_sources[spec.origin] = read_regular(Path(spec.origin)).decode("utf-8", "replace")
+        except SourceError:
+            pass
     return sub
 
 
@@ -115,19 +228,16 @@ def session_submission(cells: list[str]) -> Submission:
     return Submission(path=Path("<session>"), kind="notebook", units=units)
 
 
-def _read_text(path: Path) -> str:
+def _decode(path: Path, data: bytes) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot be read ({exc.strerror})") from exc
 
 
-def _notebook_units(path: Path) -> list[Unit]:
+def _notebook_units(path: Path, text: str, rel: str) -> list[Unit]:
     import nbformat
 
-    text = _read_text(path)
     try:
         nb = nbformat.reads(text, as_version=4)
     except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
@@ -141,7 +251,7 @@ def _notebook_units(path: Path) -> list[Unit]:
         source = cell.get("source", "")
         count = cell.get("execution_count")
         label = f"cell {index}" + (f" (In [{count}])" if count else "")
-        units.append(Unit(label=label, filename=f"{path.resolve()}::cell{index}",
+        units.append(Unit(label=label, filename=f"{VIRTUAL_ROOT}/{rel}::cell{index}",
                           code=strip_ipython(source), cell=index))
     return units
 

@@ -22,6 +22,7 @@ class Result:
     coverage: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # op x check
     output: str = ""  # what the subject's code printed (untrusted text)
     harness_error: str | None = None  # gradcheck itself could not judge the subject
+    isolation: str = ""  # how the subject's code was confined: "bubblewrap" or "limited"
 
     @property
     def verdict(self) -> str:
@@ -42,7 +43,8 @@ class Result:
                 "capabilities": self.capabilities, "notes": self.notes, "stats": self.stats,
                 "coverage": {op: {check: list(v) for check, v in row.items()}
                              for op, row in self.coverage.items()},
-                "output": self.output, "harness_error": self.harness_error}
+                "output": self.output, "harness_error": self.harness_error,
+                "isolation": self.isolation}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Result:
@@ -57,7 +59,7 @@ class Result:
         return cls(subject=doc["subject"], findings=findings, capabilities=doc["capabilities"],
                    notes=doc["notes"], stats=doc["stats"], output=doc["output"],
                    coverage={op: {c: tuple(v) for c, v in row.items()} for op, row in doc["coverage"].items()},
-                   harness_error=doc.get("harness_error"))
+                   harness_error=doc.get("harness_error"), isolation=doc.get("isolation", ""))
 
     def _repr_html_(self) -> str:
         """Rich display in Jupyter: verdict and findings; everything made visible and escaped."""

@@ -121,6 +121,10 @@ class SubjectSession:
         self.attempts_at_load = len(self.client.tampering)
         facts, problem = choose_class(reply.get("classes") or [], self.class_name)
         if facts is None:
+            refused = [a.get("detail") for a in self.client.tampering if a.get("kind") == "forbidden-import"]
+            if refused:  # `from micrograd.engine import Value`: nothing of the submission's own
+                problem = (f"the class is imported from `{refused[0]}`, a library gradcheck does not "
+                           f"let a submission use (--allow-import lifts this); {problem}")
             return LoadReport(None, [self._load_error(problem)], [])
         try:
             inspected = self.client.request("inspect", **{"class": facts["name"]})

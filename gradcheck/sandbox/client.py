@@ -46,6 +46,7 @@ class Limits:
     max_processes: int = 64  # the worker and everything it starts
     file_size_mb: int = 16  # largest file it may write (inside its sandbox)
     scratch_mb: int = 64  # all it may write (bubblewrap: the size of its tmpfs scratch)
+    isolation: str = "auto"  # "auto" (bubblewrap where it runs), "bubblewrap" (or fail), "limited"
     output_bytes: int = 64_000  # captured output kept for the report
     network: bool = False  # allow network access
     forbidden_imports: tuple[str, ...] = field(
@@ -104,8 +105,11 @@ class WorkerClient:
         self.limits = limits or Limits()
         isolation.remove_once_stale()
         avail = bubblewrap.availability(self.python)
-        self.isolation = BUBBLEWRAP if avail.usable else LIMITED
-        self.isolation_reason = avail.reason
+        if self.limits.isolation == BUBBLEWRAP and not avail.usable:
+            raise HarnessError(f"--isolation bubblewrap: {avail.reason}")
+        use = avail.usable and self.limits.isolation != LIMITED
+        self.isolation = BUBBLEWRAP if use else LIMITED
+        self.isolation_reason = avail.reason if avail.usable == use else "asked for (--isolation limited)"
         self.sandbox = isolation.make_sandbox_dir()
         self.runtime = self.sandbox / "runtime"
         self.submission_copy = self.sandbox / "submission"

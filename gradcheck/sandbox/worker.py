@@ -213,9 +213,10 @@ class Worker:
     def load(self, req):
         for entry in req.get("sys_path", []):
             sys.path.insert(0, entry)
-        keep = int(req.get("output_bytes", 64000)) + 1024  # a little more: the reader sees a cut
-        sys.stdout = sys.__stdout__ = CappedOutput(1, keep)
-        sys.stderr = sys.__stderr__ = CappedOutput(2, keep)
+        if req.get("output_bytes") is not None:
+            keep = int(req["output_bytes"]) + 1024  # a little more: the reader sees the cut
+            sys.stdout = sys.__stdout__ = CappedOutput(1, keep)
+            sys.stderr = sys.__stderr__ = CappedOutput(2, keep)
         if guard is not None and req.get("guard") is not None:
             guard.install(req["guard"], int(sys.argv[3]) if len(sys.argv) > 3 else None)
         if req.get("module"):

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REFERENCE
 from gradcheck.loader import Submission, Unit
 from gradcheck.runner import Options, check_path
 from gradcheck.sandbox import bubblewrap, isolation
 from gradcheck.sandbox.client import Limits, WorkerClient
+
+from conftest import REFERENCE
 
 REQUIRED = os.environ.get("GRADCHECK_REQUIRE_BUBBLEWRAP", "").lower() not in ("", "0", "false")
 AVAILABLE = bubblewrap.availability(sys.executable)
