@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import platform
 import posixpath
-import time
 from dataclasses import dataclass
 
 from gradcheck.capabilities import Capabilities, choose_class, decide
@@ -48,8 +47,8 @@ class SubjectSession:
         self.skipped: set[tuple[int, int]] = set()  # (unit, statement) that killed the worker
 
     def __enter__(self) -> SubjectSession:
-        # the whole subject's wall budget starts now: loading, every check, every restart
-        self.client.deadline = time.monotonic() + self.limits.subject_seconds
+        # one budget for the subject's code: loading, every check, every restart
+        self.client.budget = self.limits.subject_seconds
         self.client.start()
         return self
 

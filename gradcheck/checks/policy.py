@@ -12,6 +12,7 @@ from gradcheck.checks import CheckContext
 from gradcheck.findings import ERROR, Finding
 from gradcheck.loader import Submission
 from gradcheck.sandbox.client import WorkerDied
+from gradcheck.source import parse_or_none
 
 FORBIDDEN_IMPORT = "forbidden-import"  # the guard's kind for a refused library
 REFUSED_IMPORT = "ForbiddenImport"  # the exception type the guard raises in the submission
@@ -51,9 +52,8 @@ def _class_uses(ctx: CheckContext, forbidden: set[str]) -> list[tuple[str, objec
     aliases: dict[str, str] = {}
     found = []
     for unit in sub.units:
-        try:
-            tree = ast.parse(unit.code)
-        except SyntaxError:
+        tree = parse_or_none(unit.code)
+        if tree is None:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):

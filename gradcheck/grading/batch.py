@@ -31,7 +31,7 @@ from gradcheck.grading.outputs import (
     summary,
 )
 from gradcheck.grading.rubric import Rubric, Score, load_rubric
-from gradcheck.loader import discover
+from gradcheck.loader import SourceError, copy_folder, discover, read_regular
 from gradcheck.result import Result
 from gradcheck.runner import Options
 from gradcheck.untrusted_text import visible_tree
@@ -102,11 +102,18 @@ def content_key(sub: Submission, rubric: Rubric, options: Options) -> str:
     from importlib import metadata
 
     h = hashlib.sha256()
-    files = sorted(sub.path.rglob("*")) if sub.path.is_dir() else [sub.path]
-    for f in files:
-        if f.is_file() and "__pycache__" not in f.parts:
-            h.update(str(f.relative_to(sub.path) if sub.path.is_dir() else f.name).encode())
-            h.update(f.read_bytes())
+    # the files as gradcheck copies them for the worker: regular files only, bounded (a FIFO or
+    # a huge file in a submission neither hangs nor exhausts the grading process)
+    if sub.path.is_dir():
+        files = copy_folder(sub.path)
+    else:
+        try:
+            files = {sub.path.name: read_regular(sub.path)}
+        except SourceError as exc:
+            files = {sub.path.name: str(exc).encode()}
+    for name in sorted(files):
+        h.update(name.encode())
+        h.update(hashlib.sha256(files[name]).digest())
     h.update(rubric.text.encode())
     versions = {"gradcheck": __version__, "interpreter": interpreter_identity(options.python)}
     for lib in ("hypothesis", "sympy", "torch", "numpy"):

@@ -36,12 +36,12 @@ _uid_counter = 0
 class Limits:
     """Every limit the worker runs under; all settable from the CLI."""
 
-    subject_seconds: float = 50.0  # wall clock for everything one subject does, loading included
+    subject_seconds: float = 60.0  # wall clock its code may take in all: loading, checks, restarts
     request_timeout: float = 20.0  # wall clock for one request
     load_timeout: float = 40.0  # wall clock for loading the submission
     statement_timeout: float = 10.0  # one top-level statement of the submission
     load_budget: float = 20.0  # after this much loading, only definitions still run
-    cpu_seconds: int = 50  # CPU time over the subject's life, all restarts of its worker included
+    cpu_seconds: int = 60  # CPU time over the subject's life, all restarts of its worker included
     memory_mb: int = 4096  # address space
     max_processes: int = 64  # the worker and everything it starts
     file_size_mb: int = 16  # largest file it may write (inside its sandbox)
@@ -134,7 +134,11 @@ class WorkerClient:
         self._sinks: list[_OutputSink] = []
         self.last_progress: tuple[int, int] | None = None
         self.tampering: list[dict] = []  # attempts the worker's guard reported, bounded
-        self.deadline: float | None = None  # the whole subject's wall budget, set by the session
+        # The subject's time budget counts the wall time spent waiting for its code (requests and
+        # worker starts), not gradcheck's own work in between (oracles, fingerprints), so that
+        # a busy machine or an opaque subject that needs many oracle answers is not cut short.
+        self.budget: float | None = None  # set by the session; None: no whole-subject budget
+        self.spent = 0.0
         self.cpu_used = 0.0  # CPU seconds of workers already gone
 
     @property
@@ -255,7 +259,7 @@ class WorkerClient:
 
     # -- requests ---------------------------------------------------------------------
     def remaining(self) -> float | None:
-        return None if self.deadline is None else self.deadline - time.monotonic()
+        return None if self.budget is None else self.budget - self.spent
 
     def request(self, command: str, timeout: float | None = None, **fields) -> dict:
         """Send one request and wait for its reply; on timeout, death or a reply the worker
@@ -271,6 +275,7 @@ class WorkerClient:
         budget = left is not None and left < timeout
         deadline = time.monotonic() + (min(timeout, left) if budget else timeout)
         seq = secrets.token_hex(8)
+        began = time.monotonic()
         try:
             self._requests.write(protocol.encode({"command": command, "seq": seq, **fields}))
             body = self._read_reply(command, seq, deadline, budget)
@@ -286,6 +291,7 @@ class WorkerClient:
             self.kill()
             raise died from exc
         finally:
+            self.spent += time.monotonic() - began
             self._drain_alarms()
         for entry in body.pop("tampering", None) or []:
             self._note_tampering(entry)
