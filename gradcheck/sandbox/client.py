@@ -182,6 +182,7 @@ class WorkerClient:
                                        scratch_bytes=lim.scratch_mb << 20, network=lim.network)
             cmd = bubblewrap.command(self.python, worker_args, mounts, env, uid)
             preexec = lambda: isolation.apply_limits(plan)  # noqa: E731
+        began = time.monotonic()
         try:
             self.proc = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w,
@@ -192,6 +193,7 @@ class WorkerClient:
         finally:
             for fd in (req_r, rep_w, alarm_w, out_w):
                 os.close(fd)
+            self.spent += time.monotonic() - began
         self._sinks.append(_OutputSink(out_r, self.limits.output_bytes))
         self._requests = os.fdopen(req_w, "wb", buffering=0)
         self._replies = rep_r
