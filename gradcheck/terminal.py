@@ -47,6 +47,8 @@ def print_results(results: list[Result], console: Console | None = None) -> None
                                 title=f"reproduce {_line(first.code)} in your notebook", expand=False))
         if result.harness_error is not None:
             console.print(f"[yellow]gradcheck could not judge it:[/] {_text(result.harness_error)}")
+        if result.isolation and result.isolation != "bubblewrap":
+            console.print(f"[yellow]isolation: {escape(result.isolation)}[/] (see `gradcheck doctor`)")
         stats = result.stats
         if stats:
             console.print(f"[dim]{stats.get('cases', 0)} generated cases; oracles agreed on "

@@ -21,6 +21,7 @@ def test_seed_002_report_shows_the_overwrite_line_and_a_graph(tmp_path, consensu
     assert "n1 = a + a" in html and "a.grad" in html  # the paste-able snippet
     index = pages[-1].read_text()
     assert pages[0].name in index
+    assert f'<span id="isolation">{result.isolation}</span>' in html and result.isolation
 
 
 def test_untrusted_text_is_escaped(tmp_path, consensus):
