@@ -83,7 +83,7 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
     for f in result.findings:  # source lines around each location, for reports
         if f.location is not None and f.location.line:
             f.location = submission.with_context(f.location)
-    result.findings.extend(guard_findings(session.client.tampering, submission))
+    result.findings.extend(guard_findings(session.client.tampering, submission, session.attempts_at_load))
     result.notes.extend(refused_import_notes(session))
     result.output = session.client.captured_output()  # complete only once the worker is gone
     return result

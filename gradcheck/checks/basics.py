@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradcheck.checks import CheckContext
-from gradcheck.checks.policy import REFUSED_IMPORT
+from gradcheck.checks.policy import BLOCKED_BY_GUARD
 from gradcheck.findings import Finding
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS, Op, in_domain
@@ -85,9 +85,10 @@ def forward_check(ctx: CheckContext) -> None:
             out = graph.output
             if run.error is None and expected.value_ok(out, run.data[out]):
                 continue
-            if run.error is not None and run.error.type == REFUSED_IMPORT:
-                # the op needs a library the sandbox refused: the import policy names that
-                # defect (forbidden-import), so it is not reported again as a wrong value
+            if run.error is not None and run.error.type in BLOCKED_BY_GUARD:
+                # the op tried what the sandbox refuses (a forbidden library, a file outside
+                # it...): the policy's finding names that, so it is not reported again as a
+                # wrong value
                 ctx.faulty_ops.add(op.name)
                 ctx.forward_faulty.add(op.name)
                 break

@@ -9,13 +9,15 @@ from __future__ import annotations
 import ast
 
 from gradcheck.checks import CheckContext
-from gradcheck.findings import ERROR, Finding
+from gradcheck.findings import ERROR, WARNING, Finding
 from gradcheck.loader import Submission
 from gradcheck.sandbox.client import WorkerDied
 from gradcheck.source import parse_or_none
 
 FORBIDDEN_IMPORT = "forbidden-import"  # the guard's kind for a refused library
-REFUSED_IMPORT = "ForbiddenImport"  # the exception type the guard raises in the submission
+# the exception types the guard raises in the submission: a failure they cause is the policy's
+# finding (forbidden-import, tampering), not a wrong value of the op that tried
+BLOCKED_BY_GUARD = frozenset({"ForbiddenImport", "TamperingBlocked"})
 
 
 def import_policy_check(ctx: CheckContext) -> None:
@@ -95,15 +97,24 @@ def refused_import_notes(session) -> list[str]:
             "compute its gradients itself; --allow-import lifts this), so code using it did not run"]
 
 
-def guard_findings(attempts: list[dict], submission: Submission) -> list[Finding]:
-    """One ``tampering`` finding for everything else the worker's audit hook blocked."""
-    blocked = [a for a in attempts if a.get("kind") != FORBIDDEN_IMPORT]
+def guard_findings(attempts: list[dict], submission: Submission, at_load: int | None) -> list[Finding]:
+    """One ``tampering`` finding for everything else the worker's audit hook blocked. An error
+    when the class's own code tried it while being checked; a warning when only top-level code
+    did while loading (a notebook's `pip install` through subprocess, a data download): blocked,
+    it changed nothing, and the instructor still sees it."""
+    cut = len(attempts) if at_load is None else at_load
+    blocked = [(i >= cut, a) for i, a in enumerate(attempts) if a.get("kind") != FORBIDDEN_IMPORT]
     if not blocked:
         return []
-    where = blocked[0].get("where")
+    while_checked = any(during for during, _ in blocked)
+    first = next(a for during, a in blocked if during == while_checked)
+    where = first.get("where")
     location = (submission.locate(where[0], where[1])
                 if isinstance(where, list) and len(where) == 2 else None)
-    listed = [f"{a.get('event')}: {a.get('detail')}" for a in blocked]
+    listed = [f"{a.get('event')}: {a.get('detail')}" for _, a in blocked]
+    when = "while its class was checked" if while_checked else "while loading"
     return [Finding("tampering", f"the submission tried {len(blocked)} thing(s) no Value class "
-                    f"needs, and gradcheck's sandbox blocked them (first: {listed[0]})",
-                    severity=ERROR, location=location, evidence={"attempts": listed})]
+                    f"needs, and gradcheck's sandbox blocked them {when} (first: "
+                    f"{first.get('event')}: {first.get('detail')})",
+                    severity=ERROR if while_checked else WARNING, location=location,
+                    evidence={"attempts": listed, "while": "checking" if while_checked else "loading"})]

@@ -38,7 +38,8 @@ CASES = [
             old="        self.grad = 1.0\n        for node", new="        while True:\n            pass\n        for node"),
     Hostile("memory-bomb-in-op", E(("memory-limit", "tanh")),
             old="        t = math.tanh(self.data)\n", new="        hog = bytearray(1 << 40)\n        t = math.tanh(self.data)\n"),
-    Hostile("fork-bomb", E(("tampering", None)), append=(
+    # blocked at top level while loading: a warning (a notebook's pip install looks the same)
+    Hostile("fork-bomb", E(), warnings=E(("tampering", None)), append=(
         "import os, time\nfor _ in range(500):\n    try:\n        if os.fork() == 0:\n"
         "            time.sleep(600)\n            os._exit(0)\n    except OSError:\n        break\n")),
     Hostile("fake-result-then-exit", E(("grad-overwrite", "mul")),
@@ -47,7 +48,7 @@ CASES = [
                     "sys.exit(0)\n")),
     Hostile("os-exit-in-backward", E(("crash", None)),
             old="        self.grad = 1.0\n        for node", new="        import os\n        os._exit(0)\n        for node"),
-    Hostile("writes-files", E(("tampering", None)), append=(
+    Hostile("writes-files", E(), warnings=E(("tampering", None)), append=(
         "for path in ['evil.txt', '../evil.txt', '{outside}/evil.txt', '/tmp/gradcheck-evil.txt']:\n"
         "    try:\n        open(path, 'w').write('pwned')\n    except OSError:\n        pass\n")),
     Hostile("monkeypatches-its-own-process", E(("forward-wrong", "tanh")), append=(
@@ -72,6 +73,14 @@ CASES = [
             new="    def __repr__(self):\n        raise RuntimeError('no repr')\n\n    def __eq__(self, other):\n"
                 "        raise RuntimeError('no eq')\n\n    __hash__ = object.__hash__\n\n    def __add__(self, other):"),
     Hostile("exit-at-import", E(), append="import os\nos._exit(0)\n", warnings=E(("crash", None))),
+    # the class's own code reaching outside its sandbox while it is checked: an error
+    Hostile("op-reads-host-files", E(("tampering", None)),
+            old="        t = math.tanh(self.data)\n",
+            new="        open('/etc/hostname').read()\n        t = math.tanh(self.data)\n"),
+    Hostile("backward-signals-processes", E(("tampering", None)),
+            old="        self.grad = 1.0\n        for node",
+            new="        import os, signal\n        try:\n            os.kill(1, signal.SIGSTOP)\n"
+                "        except OSError:\n            pass\n        self.grad = 1.0\n        for node"),
     Hostile("uses-torch-for-gradients", E(("forbidden-import", None)),
             old="        t = math.tanh(self.data)\n",
             new="        import torch\n        t = float(torch.tanh(torch.tensor(self.data, dtype=torch.float64)))\n"),
