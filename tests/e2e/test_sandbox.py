@@ -89,14 +89,20 @@ def test_each_worker_has_a_uid_of_its_own():
     assert uids[0] != uids[1]
 
 
+def variant(tmp_path: Path, name: str, method: str, prologue: str) -> Path:
+    """The correct reference with ``prologue`` inserted at the top of ``method``'s body."""
+    head = f"    def {method}:\n"
+    source = CORRECT.replace(head, head + prologue, 1)
+    assert source != CORRECT, method
+    path = tmp_path / f"{name}.py"
+    path.write_text(source)
+    return path
+
+
 def test_whole_subject_budget_bounds_a_slow_submission(tmp_path):
     """Each op sleeps just under the per-request limit's reach; the subject still ends within its
     whole budget, with a timeout finding that names the checks that did not run."""
-    slow = CORRECT.replace("    def __mul__(self, other):\n",
-                           "    def __mul__(self, other):\n        import time; time.sleep(0.3)\n", 1)
-    assert slow != CORRECT
-    path = tmp_path / "slow.py"
-    path.write_text(slow)
+    path = variant(tmp_path, "slow", "__mul__(self, other)", "        import time; time.sleep(0.3)\n")
     result = check_path(str(path), Options(limits=Limits(request_timeout=10, subject_seconds=8)))
     timeouts = [f for f in result.findings if f.code == "timeout" and f.op is None]
     assert timeouts, [(f.code, f.op) for f in result.findings]
@@ -106,14 +112,10 @@ def test_whole_subject_budget_bounds_a_slow_submission(tmp_path):
 
 def test_a_forged_reply_frame_is_tampering(tmp_path):
     """Code that writes its own frame to the reply channel is caught by the request's seq."""
-    forging = CORRECT.replace(
-        "    def __mul__(self, other):\n",
-        "    def __mul__(self, other):\n"
-        "        import os, sys, json, struct\n"
-        "        body = json.dumps({'seq': 'guess', 'kind': 'reply', 'body': {'results': []}}).encode()\n"
-        "        os.write(int(sys.argv[2]), struct.pack('>I', len(body)) + body)\n", 1)
-    path = tmp_path / "forging.py"
-    path.write_text(forging)
+    path = variant(tmp_path, "forging", "__mul__(self, other)",
+                   "        import os, sys, json, struct\n"
+                   "        body = json.dumps({'seq': 'guess', 'kind': 'reply', 'body': {'results': []}}).encode()\n"
+                   "        os.write(int(sys.argv[2]), struct.pack('>I', len(body)) + body)\n")
     result = check_path(str(path), FAST)
     assert "tampering" in {f.code for f in result.findings}, [(f.code, f.op) for f in result.findings]
     assert result.verdict == "fail"
@@ -122,11 +124,8 @@ def test_a_forged_reply_frame_is_tampering(tmp_path):
 def test_printing_beyond_the_kept_output_is_cheap(tmp_path):
     """200,000 lines per backward(): the subject is judged (it is correct) within its budget and
     the kept output says it was cut."""
-    chatty = CORRECT.replace("    def backward(self):\n",
-                             "    def backward(self):\n        for i in range(200_000):\n            print('line', i)\n", 1)
-    assert chatty != CORRECT
-    path = tmp_path / "chatty.py"
-    path.write_text(chatty)
+    path = variant(tmp_path, "chatty", "backward(self)",
+                   "        for i in range(200_000):\n            print('line', i)\n")
     result = check_path(str(path), Options(limits=Limits(request_timeout=10, subject_seconds=60)))
     assert result.verdict == "pass", [(f.code, f.op, f.message) for f in result.findings]
     assert "output truncated" in result.output
