@@ -12,6 +12,8 @@ that are not stdout/stderr. It never compares a number with an expected one and 
 verdict: everything it sends is checked and judged by the trusted process.
 """
 
+import __future__
+
 import ast
 import json
 import numbers
@@ -208,6 +210,7 @@ class Worker:
         self.module_name = "submission"
         self.definitions_only_after = float("inf")
         self.skip = set()
+        self.future_flags = 0
 
     # ---- loading ---------------------------------------------------------------------
     def load(self, req):
@@ -280,7 +283,11 @@ class Worker:
                                "definitions still run", "where": [unit["filename"], stmt.lineno],
                                "statement": stmt.lineno})
                 continue
-            code = compile(ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec")
+            # statements run one at a time, but a future import applies to all that follow it,
+            # as it would in the file or notebook (``from __future__ import annotations``)
+            code = compile(ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec",
+                           flags=self.future_flags, dont_inherit=True)
+            self.future_flags |= _future_flags(stmt)
             signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, budget)
             try:
@@ -428,12 +435,16 @@ def build(cls, graph):
 
 
 def inputs_of(node, cfg):
+    """The nodes a node was computed from. Entries that are not nodes (``pow``'s number exponent
+    kept beside its base, characters of a string) are left out, as the learner's own traversal
+    leaves them out: gradcheck never walks into them or writes a gradient to them."""
     if not cfg.inputs_attr:
         return []
     try:
-        return as_items(get_path(node, cfg.inputs_attr))
+        items = as_items(get_path(node, cfg.inputs_attr))
     except AttributeError:
         return []
+    return [item for item in items if isinstance(item, cfg.cls)]
 
 
 def topological(root, cfg, stop=()):
@@ -513,6 +524,16 @@ class TopoRecorder:
 
 
 # ------------------------------------------------------------------------------ reflection
+
+def _future_flags(stmt):
+    """The compiler flags a ``from __future__ import ...`` statement turns on (0 for others)."""
+    flags = 0
+    if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+        for alias in stmt.names:
+            feature = getattr(__future__, alias.name, None)
+            flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
 
 def _is_definition(stmt):
     """What a notebook needs from a cell to define and extend a class: defs, classes, imports,

@@ -85,4 +85,13 @@ VARIANTS = {
     "slots_and_seed_argument": _edit(
         FULL, ("class Value:\n", "class Value:\n    __slots__ = ('data', 'grad', '_backward', '_prev', '_op', 'label')\n\n"),
         ("    def backward(self):", "    def backward(self, seed=1.0):"), ("        self.grad = 1.0\n", "        self.grad = seed\n")),
+    # a future import must reach the class body: an annotation naming the class being defined
+    "future_annotations": "from __future__ import annotations\n" + _edit(
+        FULL, ("class Value:\n", "class Value:\n    data: float\n    _prev: set[Value]\n\n")),
+    # pow keeps its number exponent among the inputs; the learner's traversal skips non-Values
+    "pow_exponent_among_inputs": _edit(
+        FULL, ('out = Value(self.data ** k, (self,), f"**{k}")', 'out = Value(self.data ** k, (self, k), f"**{k}")'),
+        ("                for child in v._prev:\n                    build_topo(child)",
+         "                for child in v._prev:\n                    if isinstance(child, Value):\n"
+         "                        build_topo(child)")),
 }
