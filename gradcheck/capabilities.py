@@ -32,6 +32,7 @@ class Capabilities:
     number_coercion: bool | None = None
     slots: bool = False
     initial_grad: float | None = None  # a fresh value's grad (should be 0)
+    data_bytes: int | None = None  # bytes per number when data is a numpy type (4: float32)
     methods: dict[str, dict] = field(default_factory=dict)  # name -> {"file", "line"} of its def
 
     @property
@@ -91,6 +92,8 @@ def decide(class_facts: dict, inspected: dict, backward_name: str | None = None)
     if caps.grad_attr is None:
         caps.grad_attr = next((g for g in GRAD_NAMES if g in attrs and attrs[g]["kind"] == "property"), None)
     caps.initial_grad = leaf_vars.get(caps.grad_attr) if isinstance(leaf_vars.get(caps.grad_attr), float) else None
+    size = (inspected.get("itemsizes") or {}).get(caps.data_attr)
+    caps.data_bytes = size if isinstance(size, int) and not isinstance(size, bool) and 0 < size <= 16 else None
     caps.slots = "__slots__" in attrs
     caps.methods = {n: {"file": a.get("file"), "line": a.get("line")}
                     for n, a in attrs.items() if a["kind"] == "function" and a.get("file")}

@@ -20,7 +20,7 @@ from gradcheck.checks.traversal import traversal_check
 from gradcheck.coverage import op_matrix
 from gradcheck.findings import Finding
 from gradcheck.loader import SourceError, Submission, module_submission, read_submission
-from gradcheck.oracles.consensus import Consensus
+from gradcheck.oracles.consensus import Consensus, precision_scale
 from gradcheck.result import Result
 from gradcheck.sandbox.client import Limits, WorkerDied
 from gradcheck.session import SubjectSession
@@ -68,11 +68,18 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
                 result.subject = f"{result.subject} ({report.caps.class_name})"
             ctx = CheckContext(session=session, consensus=consensus, settings=options.settings,
                                findings=result.findings)
+            consensus.tolerance_scale = precision_scale(report.caps.data_bytes)
+            if consensus.tolerance_scale != 1.0:
+                result.notes.append(f"{report.caps.class_name} computes with {report.caps.data_bytes}-byte "
+                                    f"numbers: compared at {consensus.tolerance_scale:g}x the float64 "
+                                    "tolerance")
             try:
                 not_run = run_checks(ctx)
             except WorkerDied as died:  # a death the checks did not attribute themselves
                 ctx.record_death(died, "checking")
                 not_run = []
+            finally:
+                consensus.tolerance_scale = 1.0
             if not_run:
                 _out_of_time(ctx, not_run)
             result.notes.extend(ctx.notes)

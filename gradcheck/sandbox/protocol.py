@@ -100,7 +100,7 @@ TAMPERING = [{"event": str, "detail": str, "where": WHERE, "kind": str}]
 REPLIES = {
     "load": {"units": [{"label": str, "errors": [ERROR]}], "classes": [Anything],
              "modules": [str], "fatal": ERROR, "tampering": TAMPERING},
-    "inspect": {"class_attrs": Anything, "module": str, "leaf_vars": Anything,
+    "inspect": {"class_attrs": Anything, "module": str, "leaf_vars": Anything, "itemsizes": Anything,
                 "out_vars": Anything, "inputs_paths": [str], "callables": Anything,
                 "fatal": ERROR, "tampering": TAMPERING},
     "run": {"results": [RUN_RESULT], "fatal": ERROR, "tampering": TAMPERING},

@@ -157,17 +157,41 @@ def describe_exception(exc):
             "where": _subject_frame(exc.__traceback__)}
 
 
-def number(x):
-    """A subject's number as a float, or an error description (never trusted as-is). Only real
-    numbers count (numpy's included); an object that merely converts itself is not one."""
-    if type(x) in (int, float, bool):
+def real(x):
+    """A subject's scalar as a float, or None if it is not a real number: int, float, numpy's
+    scalars and 0-d numpy arrays count; bool and an object that merely converts itself do not."""
+    if type(x) in (int, float):
         return float(x)
-    if isinstance(x, numbers.Real):
-        try:
+    if type(x) is bool:
+        return None
+    numpy = sys.modules.get("numpy")
+    try:
+        if isinstance(x, numbers.Real) or (
+                numpy is not None and isinstance(x, numpy.ndarray) and x.shape == ()
+                and x.dtype.kind in "fiu"):
             return float(x)
-        except BaseException as exc:
-            return {"error": "not-a-number", "type": type(x).__name__, "message": _safe_str(exc)}
+    except BaseException:
+        return None
+    return None
+
+
+def number(x):
+    """A subject's number as a float, or an error description (never trusted as-is)."""
+    if type(x) is bool:
+        return float(x)
+    value = real(x)
+    if value is not None:
+        return value
     return {"error": "not-a-number", "type": _safe_str(type(x).__name__, 80)}
+
+
+def itemsize(x):
+    """Bytes per number of a numpy scalar or array (4 for float32), else None."""
+    try:
+        size = x.dtype.itemsize
+    except BaseException:
+        return None
+    return size if type(size) is int else None
 
 
 def code_id(fn):
@@ -320,9 +344,7 @@ class Worker:
                 first, second = obj(0.75), obj(-1.25)
                 facts["number_attrs"] = sorted(
                     a for a, v in _instance_vars(first).items()
-                    if type(v) in (int, float) and v == 0.75
-                    and type(_instance_vars(second).get(a)) in (int, float)
-                    and _instance_vars(second)[a] == -1.25)
+                    if real(v) == 0.75 and real(_instance_vars(second).get(a)) == -1.25)
             except BaseException as exc:
                 facts["construct_error"] = describe_exception(exc)
             found.append(facts)
@@ -334,6 +356,7 @@ class Worker:
         facts = {"class_attrs": _class_attrs(cls), "module": self.module_name}
         a, b = cls(0.75), cls(-1.25)
         facts["leaf_vars"] = {k: _type_or_number(v) for k, v in _instance_vars(a).items()}
+        facts["itemsizes"] = {k: itemsize(v) for k, v in _instance_vars(a).items() if itemsize(v)}
         for op_expr in ("{0} * {1}", "{0} + {1}"):
             try:
                 out = eval(op_expr.format("a", "b"), {"a": a, "b": b})
@@ -584,7 +607,8 @@ def _instance_vars(obj):
 
 
 def _type_or_number(v):
-    return float(v) if type(v) in (int, float) else type(v).__name__
+    value = real(v)
+    return type(v).__name__ if value is None else value
 
 
 def _paths_holding(out, inputs):

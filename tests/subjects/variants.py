@@ -88,6 +88,13 @@ VARIANTS = {
     # a future import must reach the class body: an annotation naming the class being defined
     "future_annotations": "from __future__ import annotations\n" + _edit(
         FULL, ("class Value:\n", "class Value:\n    data: float\n    _prev: set[Value]\n\n")),
+    # data held as numpy numbers: a float64 scalar, a 0-d array, float32 (compared at float32's
+    # own precision)
+    **{name: _edit(FULL, ("import math\n", "import math\nimport numpy as np\n"),
+                   ("        self.data = data\n", f"        self.data = {expr}\n"))
+       for name, expr in (("numpy_float64_data", "np.float64(data)"),
+                          ("numpy_0d_array_data", "np.array(data)"),
+                          ("numpy_float32_0d_array_data", "np.array(data, dtype=np.float32)"))},
     # pow keeps its number exponent among the inputs; the learner's traversal skips non-Values
     "pow_exponent_among_inputs": _edit(
         FULL, ('out = Value(self.data ** k, (self,), f"**{k}")', 'out = Value(self.data ** k, (self, k), f"**{k}")'),
