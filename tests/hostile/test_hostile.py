@@ -19,10 +19,10 @@ WALL = 240  # seconds: the whole run of one case, limits included
 
 
 def run_cli(*paths, extra=()):
-    start = time.monotonic()
+    """gradcheck check as a user runs it; TimeoutExpired (the test's failure) past WALL."""
     proc = subprocess.run([sys.executable, "-m", "gradcheck", "check", *map(str, paths), "--format", "json",
                            *LIMITS, *extra], capture_output=True, text=True, timeout=WALL)
-    return proc, time.monotonic() - start
+    return proc
 
 
 def become_subreaper() -> None:
@@ -90,7 +90,7 @@ def test_hostile_submission(case, tmp_path, outside):
     before = snapshot(outside, submission.parent)
     become_subreaper()
 
-    proc, elapsed = run_cli(submission)
+    proc = run_cli(submission)
 
     doc = json.loads(proc.stdout)  # gradcheck's own output is one intact JSON document
     errors = {(f["code"], f["op"]) for f in doc["findings"] if f["severity"] == "error"}
@@ -99,7 +99,6 @@ def test_hostile_submission(case, tmp_path, outside):
     assert case.warnings <= warnings
     assert doc["verdict"] == ("fail" if case.expect else "pass")
     assert proc.returncode == (1 if case.expect else 0)
-    assert elapsed < WALL
     assert snapshot(outside, submission.parent) == before
     assert not os.path.exists("/tmp/gradcheck-evil.txt")
     assert not survivors(), "a process of the submission survived"
@@ -109,7 +108,7 @@ def test_output_is_captured_and_bounded(tmp_path, outside):
     case = next(c for c in CASES if c.name == "million-lines-of-output")
     submission = tmp_path / "chatty.py"
     submission.write_text(case.source(outside))
-    proc, _ = run_cli(submission)
+    proc = run_cli(submission)
     doc = json.loads(proc.stdout)
     assert doc["output"].startswith("0\n1\n2\n")
     assert doc["output"].endswith("(output truncated at 64000 bytes)")
@@ -121,7 +120,7 @@ def test_a_misbehaving_subject_does_not_change_another(tmp_path, outside):
 
     bad = tmp_path / "bad.py"
     bad.write_text(next(c for c in CASES if c.name == "monkeypatches-its-own-process").source(outside))
-    proc, _ = run_cli(bad, REFERENCE / "correct_iterative.py", bad)
+    proc = run_cli(bad, REFERENCE / "correct_iterative.py", bad)
     first, good, again = json.loads(proc.stdout)
     assert good["verdict"] == "pass" and good["findings"] == []
     assert [f["code"] for f in first["findings"]] == [f["code"] for f in again["findings"]]
@@ -131,5 +130,5 @@ def test_forbidden_imports_are_configurable(tmp_path, outside):
     case = next(c for c in CASES if c.name == "uses-torch-for-gradients")
     submission = tmp_path / "torchy.py"
     submission.write_text(case.source(outside))
-    proc, _ = run_cli(submission, extra=["--allow-import", "torch", "--memory-mb", "4096"])
+    proc = run_cli(submission, extra=["--allow-import", "torch", "--memory-mb", "4096"])
     assert json.loads(proc.stdout)["verdict"] == "pass"
