@@ -15,8 +15,24 @@ def test_ipython_syntax_is_neutralised_keeping_line_numbers():
     compile(strip_ipython("if True:\n    %time 1\n"), "x", "exec")
 
 
-def test_cell_magic_makes_the_cell_inert():
-    assert all(line.startswith("#") for line in strip_ipython("%%time\nx = 1").splitlines())
+def test_a_cell_magic_that_is_not_python_makes_the_cell_inert():
+    assert all(line.startswith("#") for line in strip_ipython("%%bash\nls -l").splitlines())
+    assert all(line.startswith("#") for line in strip_ipython("%%writefile x.py\nx = 1").splitlines())
+
+
+def test_time_and_capture_cells_still_define_their_class():
+    for magic in ("%%time", "%%capture out"):
+        out = strip_ipython(f"{magic}\nclass Value:\n    pass\n")
+        namespace = {}
+        exec(compile(out, "cell", "exec"), namespace)
+        assert "Value" in namespace and len(out.splitlines()) == 3
+
+
+def test_valid_python_is_never_rewritten():
+    """A continuation line may start with % (modulo) or ! never; Python that parses stays."""
+    src = "x = (7\n     % 3)\ny = [1,\n     2]\n"
+    assert strip_ipython(src) == src
+    assert strip_ipython("def f():\n    !pip install graphviz\n").splitlines()[1].strip().startswith("pass")
 
 
 def test_missing_path(tmp_path):
