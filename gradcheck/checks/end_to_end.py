@@ -325,8 +325,13 @@ def failure_findings(ctx: CheckContext, failures: list[Counterexample]) -> None:
         if found:
             message += "; the numbers are consistent with " + " or ".join(
                 f"{m.code}{f' in `{m.op}`' if m.op else ''}" for m in found)
+        location = None
+        if cx.run.error is not None:  # say what raised, and where (a NameError in backward())
+            message += f"; the {cx.run.error.stage or 'backward'} pass raised {cx.run.error}"
+            if cx.run.error.where:
+                location = ctx.session.submission.locate(*cx.run.error.where)
         ctx.findings.append(Finding("gradient-mismatch", message, op=ops[0] if len(ops) == 1 else None,
-                                    evidence=evidence))
+                                    location=location, evidence=evidence))
     if not ctx.observed_rules:
         _fold_usual_compositions(ctx)
 
