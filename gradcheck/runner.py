@@ -14,7 +14,12 @@ from gradcheck.checks import CheckContext, CheckSettings
 from gradcheck.checks.basics import capability_findings, forward_check
 from gradcheck.checks.end_to_end import end_to_end_check, failure_findings
 from gradcheck.checks.local_rules import local_rule_check
-from gradcheck.checks.policy import guard_findings, import_policy_check, refused_import_notes
+from gradcheck.checks.policy import (
+    guard_findings,
+    import_policy_check,
+    introspection_findings,
+    refused_import_notes,
+)
 from gradcheck.checks.robustness import robustness_check
 from gradcheck.checks.traversal import traversal_check
 from gradcheck.coverage import op_matrix
@@ -91,6 +96,7 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
         if f.location is not None and f.location.line:
             f.location = submission.with_context(f.location)
     result.findings.extend(guard_findings(session.client.tampering, submission, session.attempts_at_load))
+    result.findings.extend(introspection_findings(submission))
     result.notes.extend(refused_import_notes(session))
     result.output = session.client.captured_output()  # complete only once the worker is gone
     return result

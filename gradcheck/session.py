@@ -85,6 +85,7 @@ class SubjectSession:
                 "submission_files": [u.filename for u in self.submission.units],
                 "submission_dirs": [inside["submission"], VIRTUAL_ROOT],
                 "forbidden_modules": list(self.limits.forbidden_imports),
+                "submission_modules": ["submission", "__main__", *self._module_name()],
                 # torch and its kind load through ctypes: a library the user allowed may use it
                 "allow_ctypes": bool(set(Limits().forbidden_imports) - set(self.limits.forbidden_imports))}
 
@@ -197,6 +198,11 @@ class SubjectSession:
         except (WorkerDied, OSError):
             self.client.kill()
             self.dead = True
+
+    def _module_name(self) -> list[str]:
+        """An installed module checked as itself may change its own classes."""
+        module = self.submission.module
+        return [module.partition(":")[0]] if module else []
 
     # -- requests -----------------------------------------------------------------------
     def _api(self) -> dict:

@@ -118,3 +118,44 @@ def guard_findings(attempts: list[dict], submission: Submission, at_load: int | 
                     f"{first.get('event')}: {first.get('detail')})",
                     severity=ERROR if while_checked else WARNING, location=location,
                     evidence={"attempts": listed, "while": "checking" if while_checked else "loading"})]
+
+
+# What reaches into the interpreter rather than computing: attributes that lead to frames,
+# other objects' globals or every class, and rebinding what another module defines
+# (``json.loads = ...``, ``math.tanh = ...``). A Value class has no use for any of them.
+_REACHING_ATTRIBUTES = frozenset({
+    "__subclasses__", "__globals__", "__builtins__", "f_back", "f_locals", "f_globals",
+    "tb_frame", "gi_frame", "cr_frame", "ag_frame", "__code__", "_getframe", "_current_frames",
+    "get_objects", "get_referrers", "get_referents", "settrace", "setprofile", "addaudithook"})
+
+
+def introspection_findings(submission: Submission) -> list[Finding]:
+    """A warning for the instructor when the submission's source reaches into the interpreter
+    (read from gradcheck's own copy, never run): the way a submission would wire a hidden engine
+    into gradcheck's worker. It fails nothing by itself -- what the code does is judged by the
+    checks -- but it is worth a look."""
+    hits = []
+    for unit in submission.units:
+        tree = parse_or_none(unit.code)
+        if tree is None:
+            continue
+        modules = {(a.asname or a.name).split(".")[0] for node in ast.walk(tree)
+                   if isinstance(node, ast.Import) for a in node.names}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in _REACHING_ATTRIBUTES:
+                hits.append((unit, node.lineno, f"`.{node.attr}`"))
+            elif isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
+                targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+                for target in targets:
+                    if (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                            and target.value.id in modules):
+                        hits.append((unit, node.lineno, f"rebinds `{target.value.id}.{target.attr}`"))
+    if not hits:
+        return []
+    unit, line, what = hits[0]
+    listed = [f"{u.label}, line {n}: {w}" for u, n, w in hits[:20]]
+    return [Finding("tampering", f"the source reaches into the interpreter ({what}, and "
+                    f"{len(hits) - 1} more): no Value class needs this, and it is how a submission "
+                    "would tamper with gradcheck's worker", severity=WARNING,
+                    location=submission.locate(unit.filename, line),
+                    evidence={"reaches": listed, "while": "reading the source"})]

@@ -28,7 +28,7 @@ _HERE = Path(__file__).parent
 _WORKER_MODULES = tuple(p for p in (_HERE / "worker.py", _HERE / "protocol.py", _HERE / "guard.py")
                         if p.exists())
 _ALARM_BYTES = 64_000
-_MAX_TAMPERING = 50
+_MAX_TAMPERING = 200
 _uid_counter = 0
 
 
@@ -361,7 +361,9 @@ class WorkerClient:
             self._note_tampering(entry)
 
     def _note_tampering(self, entry: dict) -> None:
-        if len(self.tampering) < _MAX_TAMPERING and entry not in self.tampering:
+        # every report counts, repeats included: the same import refused while loading (a note)
+        # and again while the class is checked (a finding) are two different facts
+        if len(self.tampering) < _MAX_TAMPERING:
             self.tampering.append(entry)
 
     def _timeout_words(self) -> str:

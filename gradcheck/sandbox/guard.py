@@ -183,6 +183,9 @@ def _make_hook(policy, alarm_fd, recorded):
     lstat, readlink, getcwd, write = os.lstat, os.readlink, os.getcwd, os.write
     fs_encoding = sys.getfilesystemencoding()
     type_name = type.__dict__["__name__"].__get__  # not a metaclass's __name__ property
+    type_module = type.__dict__["__module__"].__get__
+    is_type = type.__instancecheck__.__get__(type)  # isinstance(x, type), whatever x claims
+    submission_modules = frozenset(policy.get("submission_modules", ("submission", "__main__")))
     function_type, code_type = type(_make_hook), type(_make_hook.__code__)
     str_type, bytes_type, int_type = str, bytes, int
 
@@ -513,6 +516,12 @@ def _make_hook(policy, alarm_fd, recorded):
                 frame = triggering_frame()
                 if untrusted(frame):
                     block(event, (args[1],), frame, "library function changed")
+            # changing a class that is not the submission's own (the worker's, json's, numpy's):
+            # ``Value.__radd__ = f`` is fine, ``Worker.run = f`` found by __subclasses__ is not
+            elif args and is_type(args[0]) and type_module(args[0]) not in submission_modules:
+                frame = triggering_frame()
+                if untrusted(frame):
+                    block(event, (args[1] if len(args) > 1 else "?",), frame, "class not its own changed")
             return
 
     return hook

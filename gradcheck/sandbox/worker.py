@@ -38,6 +38,7 @@ except ImportError:  # an older copy without the audit hook: run unguarded
 sys.path.remove(_HERE)
 for _name in ("protocol", "guard"):
     sys.modules.pop(_name, None)
+_loads = json.loads  # the submission may rebind json.loads; requests are read with this one
 
 
 def read_request(stream):
@@ -47,7 +48,7 @@ def read_request(stream):
         return None
     (size,) = protocol.HEADER.unpack(header)
     payload = _read_exact(stream, size)
-    return None if payload is None else json.loads(payload.decode())
+    return None if payload is None else _loads(payload.decode())
 
 
 def _read_exact(stream, size):
@@ -661,8 +662,13 @@ def main():
     read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
     requests = os.fdopen(read_fd, "rb", buffering=0)
     channel = Channel(os.fdopen(write_fd, "wb", buffering=0))
-    # The submission must not reach this module as ``__main__`` (nor patch it from there).
+    # The submission must not reach this module as ``__main__`` (nor patch it from there), and
+    # the guard refuses changes to classes whose module is not the submission's: ours are
+    # renamed out of "__main__", which is also a notebook submission's module name.
     sys.modules["__main__"] = types.ModuleType("__main__")
+    for obj in list(globals().values()):
+        if isinstance(obj, type) and obj.__module__ == "__main__":
+            obj.__module__ = "gradcheck_worker"
     worker = Worker(channel)
     handlers = {"load": worker.load, "inspect": worker.inspect, "run": worker.run,
                 "local_rule": worker.local_rule, "modules": worker.modules}
