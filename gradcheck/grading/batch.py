@@ -55,16 +55,18 @@ def find_submissions(paths: list[str], class_name: str | None = None) -> list[Su
         children = _submission_children(path, class_name) if path.is_dir() else []
         for child in children or [path]:
             found.append(Submission(_id_for(child), child))
-    counts = Counter(s.id for s in found)
-    # seed_001.py beside seed_001.ipynb: keep the extension to tell them apart
-    found = [Submission(_id_for(s.path, keep_suffix=True), s.path) if counts[s.id] > 1 else s
+    # seed_001.py beside seed_001.ipynb: keep the extension to tell them apart (only for the same
+    # name; `m@x.py` beside `m_x.py` is a clash of made-safe names, numbered below)
+    stems = Counter(s.path.stem for s in found)
+    found = [Submission(_id_for(s.path, keep_suffix=True), s.path) if stems[s.path.stem] > 1 else s
              for s in found]
-    # Names that still clash once made safe (`-x.py` and `_x.py`) are numbered in path order:
-    # a classmate's choice of file name must not stop the batch.
+    # Names that still clash once made safe (`-x.py` and `_x.py`) are numbered: a classmate's
+    # choice of file name must not stop the batch, nor take another's id -- a name that was
+    # already safe keeps it, and the renamed ones are numbered (in path order).
     counts = Counter(s.id for s in found)
     taken = {i for i, n in counts.items() if n == 1}
     unique = []
-    for s in sorted(found, key=lambda s: str(s.path)):
+    for s in sorted(found, key=lambda s: (s.id not in (s.path.stem, s.path.name), str(s.path))):
         sid, n = s.id, 2
         while counts[s.id] > 1 and sid in taken:
             sid, n = f"{s.id}-{n}", n + 1

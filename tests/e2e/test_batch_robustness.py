@@ -217,3 +217,12 @@ def test_hostile_results_are_kept_for_resuming(submissions, tmp_path, monkeypatc
     monkeypatch.setattr(batch, "_grade_one", must_not_run)
     batch.grade(subs, "part1", out, Options())
     assert (out / "gradebook.csv").read_text() == first
+
+
+def test_a_classmates_name_never_takes_a_safe_id(tmp_path):
+    """`m@x.py` is made safe as `m_x`, which is also `m_x.py`'s own id: the name that was safe
+    already keeps it, whatever the order; the renamed one is numbered."""
+    for name in ("a@work.py", "a_work.py", "-x.py", "_x.py"):
+        (tmp_path / name).write_text("class Value:\n    def __add__(s, o): pass\n    def __mul__(s, o): pass\n")
+    ids = {s.path.name: s.id for s in batch.find_submissions([str(tmp_path)])}
+    assert ids == {"a_work.py": "a_work", "a@work.py": "a_work-2", "_x.py": "_x", "-x.py": "_x-2"}
