@@ -34,6 +34,7 @@ from gradcheck.grading.rubric import Rubric, Score, load_rubric
 from gradcheck.loader import SourceError, copy_folder, discover, read_regular
 from gradcheck.result import Result
 from gradcheck.runner import Options
+from gradcheck.sandbox import isolation
 from gradcheck.untrusted_text import visible_tree
 
 _ID_MAX_CHARS = 100  # well under any file system's name limit, with room for a "-2"
@@ -319,7 +320,8 @@ def _run_pool(subs: list[Submission], options: Options, share: bool, jobs: int, 
     """Grade ``subs`` in a fresh pool; returns those lost to a broken pool, in the given order."""
     order = {sub.id: i for i, sub in enumerate(subs)}
     lost = []
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                               initializer=isolation.die_with_parent)
     try:
         futures = {pool.submit(_grade_one, sub, options, share): sub for sub in subs}
         for fut in as_completed(futures):
