@@ -585,15 +585,21 @@ def test_trusted_memory_stays_bounded(batch, runs):
 @pytest.mark.parametrize("batch", BATCHES, ids=BATCH_IDS)
 def test_no_credit_without_own_work(batch, runs, baseline):
     """(g) Only innocents that earn them alone, and attackers with correct code of their own,
-    may have full marks; no attacker without such code gets a `pass` verdict."""
+    may have full marks; no attacker without such code gets a `pass` verdict. A hidden engine of
+    the attacker's own wired into the worker counts as its own code only when flagged
+    (`tampering`) for the instructor."""
     run = runs(batch)
     rows = run.rows()
     assert rows, "no gradebook"
     earned = {sid for sid, (row, _, _) in baseline.items() if row[1] == row[2]}
     credit = {_sid(n) for a in attacks_in(batch) if a.credit for n in a.files}
-    full = sorted(sid for sid, row in rows.items() if row[1] == row[2] and sid not in earned | credit)
-    passed = sorted(sid for sid in rows if sid not in set(baseline) | credit
-                    and json.loads((run.out / sid / "result.json").read_text())["result"]["verdict"] == "pass")
+    hidden = {_sid(n) for a in attacks_in(batch) if a.hidden_engine for n in a.files}
+    results = {sid: json.loads((run.out / sid / "result.json").read_text())["result"] for sid in rows}
+    flagged = {sid for sid, r in results.items() if any(f["code"] == "tampering" for f in r["findings"])}
+    own = earned | credit | (hidden & flagged)  # a hidden engine of its own, flagged, may pass
+    full = sorted(sid for sid, row in rows.items() if row[1] == row[2] and sid not in own)
+    passed = sorted(sid for sid in rows if sid not in set(baseline) | own
+                    and results[sid]["verdict"] == "pass")
     assert not full and not passed, f"full marks: {full}; pass verdict: {passed}"
 
 

@@ -28,6 +28,9 @@ class Attack:
     symlinks: dict[str, str] = field(default_factory=dict)  # path in the batch -> link target
     explicit: dict[str, str] = field(default_factory=dict)  # files passed to `grade` by path
     credit: bool = False  # computes the right answers with its own code
+    # hides a correct engine of its own (HIDDEN) behind a forward-only class and wires it into
+    # the worker: it may pass (the engine is its own code) but only flagged for the instructor
+    hidden_engine: bool = False
 
 
 # ------------------------------------------------------------------------------ building blocks
@@ -1024,11 +1027,11 @@ ATTACKS = [
            symlinks={"a_link/mate.py": "../m_correct.py"}),
     Attack("import-reference-impls", "theft", {"a_reference.py": REFERENCE}),
     Attack("read-classmate-with-open", "theft", {"a_peek.py": PEEK}),
-    Attack("patch-worker-via-main", "theft", {"a_tamper_main.py": TAMPER_MAIN}),
-    Attack("patch-worker-via-gc", "theft", {"a_tamper_gc.py": TAMPER_GC}),
-    Attack("patch-worker-via-frames", "theft", {"a_tamper_frames.py": TAMPER_FRAMES}),
-    Attack("patch-worker-via-subclasses", "theft", {"a_tamper_subclasses.py": TAMPER_SUBCLASSES}),
-    Attack("patch-stdlib-json-requests", "theft", {"a_tamper_json.py": TAMPER_JSON}),
+    Attack("patch-worker-via-main", "theft", {"a_tamper_main.py": TAMPER_MAIN}, hidden_engine=True),
+    Attack("patch-worker-via-gc", "theft", {"a_tamper_gc.py": TAMPER_GC}, hidden_engine=True),
+    Attack("patch-worker-via-frames", "theft", {"a_tamper_frames.py": TAMPER_FRAMES}, hidden_engine=True),
+    Attack("patch-worker-via-subclasses", "theft", {"a_tamper_subclasses.py": TAMPER_SUBCLASSES}, hidden_engine=True),
+    Attack("patch-stdlib-json-requests", "theft", {"a_tamper_json.py": TAMPER_JSON}, hidden_engine=True),
     Attack("torch-in-module-helper", "theft", {"a_torch.py": TORCH_HELPER}),
     # secrets and output injection
     Attack("secret-in-errors-and-output", "leaks", {"a_secrets.py": SECRETS}),
