@@ -100,7 +100,9 @@ def command(python: str, worker_args: list[str], mounts: Mounts, env: dict[str, 
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
-    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+             # the scratch first: a runtime that lives below /tmp (a virtualenv) is bound on top
+             "--perms", "1777", "--size", str(mounts.scratch_bytes), "--tmpfs", SCRATCH_DIR]
     made = {"/", "/usr", "/tmp", "/proc", "/dev", "/etc", *_TOP_LEVEL}
     for path in runtime_paths(python):
         args += _parents(path, made) + ["--ro-bind", path, path]
@@ -108,7 +110,6 @@ def command(python: str, worker_args: list[str], mounts: Mounts, env: dict[str, 
     if any(package.startswith(p + "/") for p in ("/usr", *runtime_paths(python))):
         args += ["--tmpfs", package]  # an installed gradcheck stays out of reach
     args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(mounts.scratch_bytes), "--tmpfs", SCRATCH_DIR,
              "--ro-bind", mounts.runtime, RUNTIME_DIR,
              "--ro-bind", mounts.submission, SUBMISSION_DIR,
              "--chdir", SCRATCH_DIR, "--clearenv"]

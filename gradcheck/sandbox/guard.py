@@ -227,12 +227,20 @@ def _make_hook(policy, alarm_fd, recorded):
         finally:
             pending.discard(ident)
 
+    def longest(filename, prefixes):
+        best = 0
+        for prefix in prefixes:
+            if len(prefix) > best and filename.startswith(prefix):
+                best = len(prefix)
+        return best
+
     def trusted(filename):
-        if type(filename) is not str_type:
+        """Library code: under a trusted folder, and under no untrusted one nested deeper (a
+        virtualenv may live below /tmp, which is also the scratch: its files stay trusted, a
+        file the submission writes to /tmp does not)."""
+        if type(filename) is not str_type or filename in submission_files:
             return False
-        if filename in submission_files or filename.startswith(untrusted_prefixes):
-            return False
-        return filename.startswith(trusted_prefixes)
+        return longest(filename, trusted_prefixes) > longest(filename, untrusted_prefixes)
 
     def requester(frame, through):
         """The frame on whose behalf the event happens: frame-handing helpers (and, for some

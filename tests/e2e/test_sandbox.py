@@ -155,3 +155,15 @@ def test_leftovers_of_a_killed_gradcheck_are_removed():
     finally:
         for folder in (stale, live):
             subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+def test_a_runtime_below_tmp_is_bound_over_the_scratch(monkeypatch):
+    """The scratch tmpfs is mounted on /tmp first, so an interpreter living below /tmp (a tox
+    or virtualenv environment) is bound on top of it rather than hidden by it."""
+    monkeypatch.setattr(bubblewrap, "runtime_paths", lambda python: ("/tmp/ci/.tox/py311",))
+    mounts = bubblewrap.Mounts(runtime="/r", submission="/s", scratch_bytes=1 << 20, network=False)
+    args = bubblewrap.command("/tmp/ci/.tox/py311/bin/python", ["-c", "pass"], mounts, {}, 200_000)
+    pairs = list(zip(args, args[1:], strict=False))
+    scratch = pairs.index(("--tmpfs", bubblewrap.SCRATCH_DIR))
+    runtime = pairs.index(("--ro-bind", "/tmp/ci/.tox/py311"))
+    assert scratch < runtime

@@ -23,7 +23,7 @@ spec = importlib.util.spec_from_file_location("guard", guard_path)
 guard = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(guard)
 policy = json.load(open(policy_path))
-policy["readable"] = [p for p in sys.path if p and os.path.isdir(p)]
+policy["readable"] = [p for p in sys.path if p and os.path.isdir(p)] + policy.get("readable", [])
 source = open(snippet_path).read()
 sys.path.insert(0, policy["submission_dirs"][0])
 os.chdir(policy["scratch"])
@@ -44,20 +44,27 @@ print("\n" + json.dumps(outcome))
 
 
 def run_guarded(tmp_path, snippet, helpers=None, forbidden=("torch", "sympy"), python=None,
-                allow_ctypes=False):
-    """Run ``snippet`` as submission code under the guard; (outcome, alarm lines)."""
+                allow_ctypes=False, library_in_scratch=None):
+    """Run ``snippet`` as submission code under the guard; (outcome, alarm lines).
+    ``library_in_scratch``: {name: source} of a readable library folder ``scratch/lib``."""
     submission, scratch = tmp_path / "submission", tmp_path / "scratch"
     submission.mkdir()
     scratch.mkdir()
     for name, text in (helpers or {}).items():
         (submission / name).write_text(text)
+    readable = []
+    if library_in_scratch:
+        (scratch / "lib").mkdir()
+        readable.append(str(scratch / "lib"))
+        for name, text in library_in_scratch.items():
+            (scratch / "lib" / name).write_text(text)
     snippet_path = submission / "main.py"
     snippet_path.write_text(snippet)
     policy_path = tmp_path / "policy.json"
     policy_path.write_text(json.dumps({
         "scratch": str(scratch), "submission_dirs": [str(submission)],
         "submission_files": [str(snippet_path)], "forbidden_modules": list(forbidden),
-        "allow_ctypes": allow_ctypes}))
+        "allow_ctypes": allow_ctypes, "readable": readable}))
     read_end, write_end = os.pipe()
     try:
         proc = subprocess.run(
@@ -265,3 +272,19 @@ def test_works_under_other_interpreters(tmp_path, version):
     outcome, alarms = run_guarded(tmp_path, snippet, python=python)
     assert outcome["result"] == [1] and outcome["blocked"]
     assert [a["event"] for a in alarms] == ["sys._getframe"]
+
+
+def test_a_library_below_the_scratch_stays_trusted(tmp_path):
+    """A virtualenv may live below /tmp, which is also the scratch: its code is library code
+    (frames allowed), while a file written straight into the scratch is not."""
+    frames = "import sys\ndef f():\n    return sys._getframe(0).f_code.co_name\n"
+    outcome, lines = run_guarded(
+        tmp_path, "import sys, os\nsys.path.insert(0, os.path.join(os.getcwd(), 'lib'))\n"
+                  "import venvmod\nresult = venvmod.f()\n",
+        library_in_scratch={"venvmod.py": frames})
+    assert (outcome["error"], outcome["result"], lines) == (None, "f", [])
+    (tmp_path / "again").mkdir()
+    outcome, lines = run_guarded(
+        tmp_path / "again", "import sys, os\nopen('dropped.py', 'w').write(" + repr(frames) + ")\n"
+                            "sys.path.insert(0, os.getcwd())\nimport dropped\nresult = dropped.f()\n")
+    assert outcome["blocked"] and [line["event"] for line in lines] == ["sys._getframe"]
