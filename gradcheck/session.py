@@ -191,7 +191,12 @@ class SubjectSession:
 
     def restart(self) -> None:
         """Bring a fresh worker back to the loaded state after a death; if even loading now
-        fails, the session is dead and every later request fails at once."""
+        fails, the session is dead and every later request fails at once (as it is when the
+        subject's time is used up: no worker is started only to be stopped)."""
+        if self.out_of_time:
+            self.client.kill()
+            self.dead = True
+            return
         try:
             self.client.start()
             self._send_load()
@@ -253,6 +258,9 @@ class SubjectSession:
         return WorkerDied(kind, detail)
 
     def _request(self, command: str, **fields) -> dict:
+        if self.out_of_time:
+            raise WorkerDied("timeout", "used up the whole-subject time budget "
+                             f"({self.limits.subject_seconds:g}s)", budget=True)
         if self.dead:
             raise WorkerDied("crash", "could not be restarted after an earlier failure")
         try:

@@ -128,7 +128,7 @@ class WorkerClient:
                 os.chmod(os.path.join(folder, name), 0o644)
         self.proc: subprocess.Popen | None = None
         self.cgroup: str | None = None
-        self._requests = None
+        self._requests: int | None = None  # non-blocking: a write never outlives its deadline
         self._replies: int | None = None
         self._alarms: int | None = None
         self._sinks: list[_OutputSink] = []
@@ -189,13 +189,18 @@ class WorkerClient:
                 pass_fds=(req_r, rep_w, alarm_w), cwd=self.workdir, env=env,
                 start_new_session=True, preexec_fn=preexec)
         except (OSError, subprocess.SubprocessError) as exc:
+            for fd in (req_w, rep_r, alarm_r, out_r):
+                os.close(fd)
+            isolation.kill_cgroup(self.cgroup)
+            self.cgroup = None
             raise HarnessError(f"cannot start the worker with {self.python}: {exc}") from exc
         finally:
             for fd in (req_r, rep_w, alarm_w, out_w):
                 os.close(fd)
             self.spent += time.monotonic() - began
         self._sinks.append(_OutputSink(out_r, self.limits.output_bytes))
-        self._requests = os.fdopen(req_w, "wb", buffering=0)
+        self._requests = req_w
+        os.set_blocking(req_w, False)
         self._replies = rep_r
         self._alarms = alarm_r
         os.set_blocking(alarm_r, False)
@@ -204,11 +209,11 @@ class WorkerClient:
         if self.proc is None:
             return
         try:
-            self._requests.write(protocol.encode({"command": "shutdown"}))
+            self._write(protocol.encode({"command": "shutdown"}), time.monotonic() + 1, False)
             deadline = time.monotonic() + 2
-            while time.monotonic() < deadline and self.proc.poll() is None:
+            while time.monotonic() < deadline and not self._reap(block=False):
                 time.sleep(0.01)
-        except (OSError, ValueError):
+        except (OSError, ValueError, WorkerDied):
             pass
         self.kill()
 
@@ -236,7 +241,7 @@ class WorkerClient:
         self._drain_alarms()
         for sink in self._sinks:
             sink.thread.join(timeout=2)
-        for close in (lambda: self._requests.close(), lambda: os.close(self._replies),
+        for close in (lambda: os.close(self._requests), lambda: os.close(self._replies),
                       lambda: os.close(self._alarms)):
             try:
                 close()
@@ -244,16 +249,21 @@ class WorkerClient:
                 pass
         self.proc = None
 
-    def _reap(self) -> None:
-        """Wait for the worker, adding the CPU time it (and what it waited for) used to the
-        subject's account: the CPU budget spans restarts."""
-        if self.proc.returncode is None:
-            try:
-                _, status, usage = os.wait4(self.proc.pid, 0)
-                self.proc.returncode = os.waitstatus_to_exitcode(status)
-                self.cpu_used += usage.ru_utime + usage.ru_stime
-            except ChildProcessError:
-                self.proc.wait()
+    def _reap(self, block: bool = True) -> bool:
+        """Collect the worker's exit status, adding the CPU time it (and what it waited for)
+        used to the subject's account: the CPU budget spans restarts. False while it runs."""
+        if self.proc.returncode is not None:
+            return True
+        try:
+            pid, status, usage = os.wait4(self.proc.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            self.proc.wait()
+            return True
+        if pid == 0:
+            return False
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu_used += usage.ru_utime + usage.ru_stime
+        return True
 
     def read_progress(self) -> tuple[int, int] | None:
         """The (unit, statement) the worker said it was about to run last."""
@@ -279,7 +289,7 @@ class WorkerClient:
         seq = secrets.token_hex(8)
         began = time.monotonic()
         try:
-            self._requests.write(protocol.encode({"command": command, "seq": seq, **fields}))
+            self._write(protocol.encode({"command": command, "seq": seq, **fields}), deadline, budget)
             body = self._read_reply(command, seq, deadline, budget)
         except WorkerDied:
             self.kill()
@@ -319,15 +329,33 @@ class WorkerClient:
             protocol.check_reply(command, body)
             return body
 
+    def _write(self, data: bytes, deadline: float, budget: bool) -> None:
+        """Send a whole request before the deadline: a worker that stops reading (its request
+        pipe swapped for another with dup2) cannot block gradcheck on a full pipe."""
+        view = memoryview(data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._timed_out(budget)
+            _, ready, _ = select.select([], [self._requests], [], remaining)
+            if ready:
+                try:
+                    view = view[os.write(self._requests, view[: 1 << 16]):]
+                except BlockingIOError:
+                    continue
+
+    def _timed_out(self, budget: bool) -> WorkerDied:
+        if budget:
+            return WorkerDied("timeout", "used up the whole-subject time budget "
+                              f"({self.limits.subject_seconds:g}s)", budget=True)
+        return WorkerDied("timeout", f"did not finish within {self._timeout_words()}")
+
     def _read_exact(self, size: int, deadline: float, budget: bool) -> bytes:
         chunks, got = [], 0
         while got < size:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                if budget:
-                    raise WorkerDied("timeout", "used up the whole-subject time budget "
-                                     f"({self.limits.subject_seconds:g}s)", budget=True)
-                raise WorkerDied("timeout", f"did not finish within {self._timeout_words()}")
+                raise self._timed_out(budget)
             ready, _, _ = select.select([self._replies], [], [], remaining)
             if not ready:
                 continue
@@ -370,32 +398,30 @@ class WorkerClient:
         return f"the time limit ({self.limits.request_timeout:g}s per request)"
 
     def _death(self) -> WorkerDied:
-        """Why the worker went away, from its exit status."""
+        """Why the worker went away, from its exit status (bwrap reports a signal death of the
+        worker as 128 + the signal)."""
         code = None
         if self.proc is not None:
             deadline = time.monotonic() + 5
-            while self.proc.poll() is None and time.monotonic() < deadline:
+            while not self._reap(block=False) and time.monotonic() < deadline:
                 time.sleep(0.01)
             code = self.proc.returncode
         if code is not None and code < 0:
-            name = signal.Signals(-code).name
-            if name == "SIGXCPU":
-                return WorkerDied("timeout", f"used up its CPU time ({self.limits.cpu_seconds}s)")
-            if name == "SIGXFSZ":
-                return WorkerDied("crash", f"wrote a file larger than {self.limits.file_size_mb} MB")
-            return WorkerDied("crash", f"was killed by {name}")
+            return self._killed_by(-code)
         if code is not None and code >= 128 and self.isolation == BUBBLEWRAP:
-            # bwrap's pid 1 reports a signal death of the worker as 128 + signal
-            try:
-                name = signal.Signals(code - 128).name
-            except ValueError:
-                name = f"signal {code - 128}"
-            if name == "SIGXCPU":
-                return WorkerDied("timeout", f"used up its CPU time ({self.limits.cpu_seconds}s)")
-            if name == "SIGXFSZ":
-                return WorkerDied("crash", f"wrote a file larger than {self.limits.file_size_mb} MB")
-            return WorkerDied("crash", f"was killed by {name}")
+            return self._killed_by(code - 128)
         return WorkerDied("crash", f"exited (status {code}) in the middle of a request")
+
+    def _killed_by(self, number: int) -> WorkerDied:
+        try:
+            name = signal.Signals(number).name
+        except ValueError:  # a real-time signal has no name
+            name = f"signal {number}"
+        if name == "SIGXCPU":
+            return WorkerDied("timeout", f"used up its CPU time ({self.limits.cpu_seconds}s)")
+        if name == "SIGXFSZ":
+            return WorkerDied("crash", f"wrote a file larger than {self.limits.file_size_mb} MB")
+        return WorkerDied("crash", f"was killed by {name}")
 
     def captured_output(self) -> str:
         """What the submission printed, truncated; shown to the user, never parsed."""

@@ -47,14 +47,14 @@ ALWAYS_BLOCKED = frozenset({
     "ctypes.wstring_at", "ctypes.PyObj_FromPtr",
     # walking the object graph, other threads' frames, tracing
     "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-    "sys._current_frames", "sys._current_exceptions", "sys.settrace", "sys.setprofile",
+    "sys._current_frames", "sys._current_exceptions",
     "sys.monitoring.register_callback",
     # a second hook would be handed every audited object, the worker's frames included
     "sys.addaudithook",
     # processes and signals
     "os.system", "os.exec", "os.fork", "os.forkpty", "os.posix_spawn", "os.spawn",
     "subprocess.Popen", "os.kill", "os.killpg", "signal.pthread_kill", "pty.spawn",
-    "resource.setrlimit", "resource.prlimit", "fcntl.ioctl",
+    "resource.setrlimit", "resource.prlimit",
     # files that are not files: links, databases opened by C code, the system log
     "os.symlink", "os.link",
     "sqlite3.connect", "sqlite3.connect/handle", "sqlite3.enable_load_extension",
@@ -70,12 +70,15 @@ ALWAYS_BLOCKED = frozenset({
 })
 
 # Blocked only when untrusted code asks (library code uses them legitimately).
-FROM_UNTRUSTED = frozenset({"sys._getframe", "ctypes.dlopen", "os.putenv", "os.unsetenv"})
+# (tracing from library code is a debugger or doctest: pdb for a leftover breakpoint(); code
+# loaded from marshal bytes can claim any file name, a library's included)
+FROM_UNTRUSTED = frozenset({"sys._getframe", "ctypes.dlopen", "sys.settrace", "sys.setprofile",
+                            "marshal.loads", "marshal.load"})
 
 # Attribute reads that hand out a frame, and writes that replace a function's behaviour.
 FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
 FUNCTION_INTERNALS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
-CODE_EVENTS = frozenset({"compile", "code.__new__", "function.__new__"})
+CODE_EVENTS = frozenset({"compile", "code.__new__", "function.__new__", "exec"})
 
 # Event -> positions of (path, dir_fd) pairs among its arguments.
 READ_EVENTS = {"os.listdir": ((0, None),), "os.scandir": ((0, None),),
@@ -284,7 +287,7 @@ def _make_hook(policy, alarm_fd, recorded):
         os.path.realpath, but built only on captured built-ins). A missing component is kept as
         written. None if unresolvable."""
         if not path.startswith("/"):
-            if dir_fd is None:
+            if dir_fd is None or (type(dir_fd) is int_type and dir_fd < 0):  # -1: no dir_fd
                 base = getcwd()
             elif type(dir_fd) is int_type:
                 try:
@@ -507,7 +510,7 @@ def _make_hook(policy, alarm_fd, recorded):
             return
         if event in code_events:
             # untrusted code making code that claims a trusted file (to pass for library code)
-            if event == "function.__new__":
+            if event in ("function.__new__", "exec"):
                 filename = args[0].co_filename if args and type(args[0]) is code_type else None
             else:
                 filename = args[1] if len(args) > 1 else None

@@ -468,7 +468,10 @@ def inputs_of(node, cfg):
         items = as_items(get_path(node, cfg.inputs_attr))
     except AttributeError:
         return []
-    return [item for item in items if isinstance(item, cfg.cls)]
+    # (by what they are not, rather than "instances of the class": a design whose ops build
+    # nodes of a base or sibling class keeps them)
+    return [item for item in items
+            if item is not None and not isinstance(item, (numbers.Number, str, bytes))]
 
 
 def topological(root, cfg, stop=()):

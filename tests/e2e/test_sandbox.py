@@ -167,3 +167,13 @@ def test_a_runtime_below_tmp_is_bound_over_the_scratch(monkeypatch):
     scratch = pairs.index(("--tmpfs", bubblewrap.SCRATCH_DIR))
     runtime = pairs.index(("--ro-bind", "/tmp/ci/.tox/py311"))
     assert scratch < runtime
+
+
+def test_a_forbidden_library_imported_around_the_guard_is_still_found(tmp_path):
+    """importlib.import_module raises no audit event: a subclass of micrograd's Value loaded
+    that way is caught by the module being there after loading."""
+    path = tmp_path / "around.py"
+    path.write_text("import importlib\nengine = importlib.import_module('micrograd.engine')\n\n\n"
+                    "class Value(engine.Value):\n    pass\n")
+    result = check_path(str(path), FAST)
+    assert {(f.code, f.op) for f in result.findings if f.severity == "error"} == {("forbidden-import", None)}
