@@ -31,6 +31,7 @@ def check(subject, *, class_name: str | None = None, examples: int = 100, seed: 
     a separate worker process, so edits made since it was imported are what gets checked.
     """
     options = Options(class_name=class_name, backward=backward, python=python,
+                      helpers_beside=True,  # one submission named by its user: its helpers come
                       settings=CheckSettings(examples=examples, seed=seed))
     if isinstance(subject, type):
         options.class_name = class_name or subject.__name__

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from gradcheck.checks import CheckSettings
@@ -172,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     consensus = Consensus.default()  # one for all paths: their oracle answers are shared
     try:
         for path in expand_paths(args.paths, args.class_name):
-            results.append(_run_one(path, options, consensus, show_progress=args.format == "text"))
+            # a file named on the command line brings its helper modules; one found in a
+            # folder of several implementations does not (they would see each other)
+            named = replace(options, helpers_beside=path in args.paths and Path(path).is_file())
+            results.append(_run_one(path, named, consensus, show_progress=args.format == "text"))
     except GradcheckError as exc:
         print(f"gradcheck: error: {visible_line(exc)}", file=sys.stderr)
         return EXIT_USAGE

@@ -128,7 +128,12 @@ def _line(code: str, line: int | None) -> str | None:
     return lines[line - 1].strip() if line and 0 < line <= len(lines) else None
 
 
-def read_submission(path: Path, class_name: str | None = None) -> Submission:
+def read_submission(path: Path, class_name: str | None = None,
+                    helpers_beside: bool = False) -> Submission:
+    """A file, notebook or folder as a submission with gradcheck's own copy of its files. A
+    folder is copied whole; a file alone -- or, with ``helpers_beside`` (a file a user names
+    to ``check``, never one of a batch, whose neighbours are classmates), with the ``.py``
+    files next to it, for ``from helpers import draw_dot``."""
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -139,6 +144,8 @@ def read_submission(path: Path, class_name: str | None = None) -> Submission:
         return sub
     sub = _read_file(path, path.name)
     sub.root = path
+    if helpers_beside:
+        sub.files = {**copy_folder(path.parent, recurse=False, suffix=".py"), **sub.files}
     return sub
 
 
@@ -176,16 +183,17 @@ def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         os.close(fd)
 
 
-def copy_folder(folder: Path) -> dict[str, bytes]:
+def copy_folder(folder: Path, recurse: bool = True, suffix: str = "") -> dict[str, bytes]:
     """The regular files of a folder submission, for its private copy: symlinks (which could
-    lead to a classmate), hidden folders and caches are left out; size and count are capped."""
+    lead to a classmate), hidden folders and caches are left out; size and count are capped.
+    ``recurse=False`` and ``suffix``: only the folder's own files of that kind."""
     files: dict[str, bytes] = {}
     total = 0
     for top, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__") if recurse else []
         for name in sorted(names):
             full = Path(top) / name
-            if name.startswith(".") or full.is_symlink() or not full.is_file():
+            if name.startswith(".") or not name.endswith(suffix) or full.is_symlink() or not full.is_file():
                 continue
             try:
                 data = read_regular(full)

@@ -36,6 +36,9 @@ class Options:
     class_name: str | None = None
     backward: str | None = None
     python: str | None = None
+    # copy the .py files beside a single submitted file (its own helpers): only for a file a
+    # user names to `check`; in a batch, the files beside a submission are classmates
+    helpers_beside: bool = False
     settings: CheckSettings = field(default_factory=CheckSettings)
     limits: Limits = field(default_factory=Limits)
 
@@ -43,17 +46,17 @@ class Options:
 def check_path(target: str, options: Options, consensus: Consensus | None = None) -> Result:
     """Check the submission at ``target`` (file, notebook, folder, or ``module:Class``)."""
     try:
-        submission = _submission_for(target, options.class_name)
+        submission = _submission_for(target, options.class_name, options.helpers_beside)
     except SourceError as exc:
         return Result(subject=target, findings=[Finding("load-error", str(exc))])
     return check_submission(submission, options, consensus, subject=target)
 
 
-def _submission_for(target: str, class_name: str | None) -> Submission:
+def _submission_for(target: str, class_name: str | None, helpers_beside: bool) -> Submission:
     path = Path(target)
     if not path.exists() and ":" in target and "/" not in target:
         return module_submission(target)
-    return read_submission(path, class_name)
+    return read_submission(path, class_name, helpers_beside)
 
 
 def check_submission(submission: Submission, options: Options, consensus: Consensus | None = None,
@@ -92,12 +95,12 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
                                 oracle_discarded=dict(consensus.discarded - discarded_before))
             result.capabilities = report.caps.to_json()
             result.coverage = op_matrix(ctx)
-    for f in result.findings:  # source lines around each location, for reports
-        if f.location is not None and f.location.line:
-            f.location = submission.with_context(f.location)
     result.findings.extend(guard_findings(session.client.tampering, submission, session.attempts_at_load))
     result.findings.extend(introspection_findings(submission))
     result.notes.extend(refused_import_notes(session))
+    for f in result.findings:  # source lines around each location, for reports
+        if f.location is not None and f.location.line:
+            f.location = submission.with_context(f.location)
     result.output = session.client.captured_output()  # complete only once the worker is gone
     return result
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradcheck.checks import CheckContext
-from gradcheck.checks.policy import BLOCKED_BY_GUARD
+from gradcheck.checks.policy import BLOCKED_BY_GUARD, guard_spoke
 from gradcheck.findings import Finding
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS, Op, in_domain
@@ -85,7 +85,7 @@ def forward_check(ctx: CheckContext) -> None:
             out = graph.output
             if run.error is None and expected.value_ok(out, run.data[out]):
                 continue
-            if run.error is not None and run.error.type in BLOCKED_BY_GUARD:
+            if run.error is not None and run.error.type in BLOCKED_BY_GUARD and guard_spoke(ctx):
                 # the op tried what the sandbox refuses (a forbidden library, a file outside
                 # it...): the policy's finding names that, so it is not reported again as a
                 # wrong value

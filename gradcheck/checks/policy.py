@@ -81,6 +81,12 @@ def _class_uses(ctx: CheckContext, forbidden: set[str]) -> list[tuple[str, objec
     return found
 
 
+def guard_spoke(ctx: CheckContext) -> bool:
+    """Whether the guard reported anything while the class was checked: an exception named like
+    the guard's is only the guard's when it did (a submission may define its own)."""
+    return len(ctx.session.client.tampering) > (ctx.session.attempts_at_load or 0)
+
+
 def _refused(attempts: list[dict]) -> list[dict]:
     return [a for a in attempts if a.get("kind") == FORBIDDEN_IMPORT]
 
@@ -137,12 +143,15 @@ def introspection_findings(submission: Submission) -> list[Finding]:
     into gradcheck's worker. It fails nothing by itself -- what the code does is judged by the
     checks -- but it is worth a look."""
     hits = []
+    own = {rel.rsplit("/", 1)[-1][: -len(".py")] for rel in submission.files if rel.endswith(".py")}
     for unit in submission.units:
         tree = parse_or_none(unit.code)
         if tree is None:
             continue
+        # other modules' names: the submission's own helper modules (`engine.DEBUG = True`) are
+        # its own to change
         modules = {(a.asname or a.name).split(".")[0] for node in ast.walk(tree)
-                   if isinstance(node, ast.Import) for a in node.names}
+                   if isinstance(node, ast.Import) for a in node.names if a.name.split(".")[0] not in own}
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in _REACHING_ATTRIBUTES:
                 hits.append((unit, node.lineno, f"`.{node.attr}`"))

@@ -14,6 +14,9 @@ DEPTH = 3000
 LECTURE_DEPTH = 500
 
 
+_DIED = "died"  # _recursion_failure's answer when the worker died on the chain
+
+
 def _chain(depth: int) -> list[dict]:
     """n_i = n_(i-1) + b: a chain ``depth`` deep in which b is used ``depth`` times."""
     wire = [{"leaf": 0.5}, {"leaf": 0.25}]
@@ -29,9 +32,11 @@ def robustness_check(ctx: CheckContext) -> None:
         ctx.notes.append("robustness: skipped, needs `+` and gradients")
         return
     failed = _recursion_failure(ctx, DEPTH)
-    if failed is None:
+    if failed in (None, _DIED):
         return
     at_lecture = _recursion_failure(ctx, LECTURE_DEPTH)
+    if at_lecture == _DIED:  # recorded as a death; what a lecture-sized graph does is unknown
+        return
     depth, stage = (LECTURE_DEPTH, at_lecture) if at_lecture else (DEPTH, failed)
     if at_lecture:
         reach = f"even a lecture-sized graph (a chain of {LECTURE_DEPTH} additions) fails"
@@ -47,13 +52,14 @@ def robustness_check(ctx: CheckContext) -> None:
 
 
 def _recursion_failure(ctx: CheckContext, depth: int) -> str | None:
-    """The pass ("forward" or "backward") in which a chain ``depth`` deep hits RecursionError."""
+    """The pass ("forward" or "backward") in which a chain ``depth`` deep hits RecursionError,
+    None when it does not, ``_DIED`` when the worker died on it."""
     caps = ctx.caps
     try:
         run = ctx.session.run([], wire=[_chain(depth)], use_backward=caps.backward is not None)[0]
     except WorkerDied as died:
         ctx.record_death(died, f"the robustness check (a {depth}-node chain)")
-        return None
+        return _DIED
     if run.error is not None and run.error.type == "RecursionError":
         return run.error.stage or "backward"
     return None

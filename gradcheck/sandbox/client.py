@@ -94,6 +94,10 @@ class _OutputSink:
         os.close(self.fd)
 
 
+def _channel_attempt(detail: str) -> dict:
+    return {"event": "channel", "detail": detail, "where": None, "kind": "tampering"}
+
+
 class WorkerClient:
     """One worker at a time for one subject: ``start`` (again after a death), ``request``,
     ``kill``, ``close``. The sandbox folder holds the worker's code and the private copy of the
@@ -304,7 +308,7 @@ class WorkerClient:
             raise died from exc
         finally:
             self.spent += time.monotonic() - began
-            self._drain_alarms()
+            self._drain_alarms(worker_running=True)
         for entry in body.pop("tampering", None) or []:
             self._note_tampering(entry)
         return body
@@ -366,18 +370,20 @@ class WorkerClient:
             got += len(chunk)
         return b"".join(chunks)
 
-    def _drain_alarms(self) -> None:
+    def _drain_alarms(self, worker_running: bool = False) -> None:
         """What the worker's audit hook wrote: one JSON line per blocked attempt. Read without
-        blocking and bounded; anything unreadable is itself an attempt at the channel."""
+        blocking and bounded; anything unreadable -- or the channel closed while the worker
+        still runs (only the submission can have done that) -- is itself an attempt."""
         if self._alarms is None:
             return
-        data = b""
+        data, closed = b"", False
         while len(data) < _ALARM_BYTES:
             try:
                 chunk = os.read(self._alarms, _ALARM_BYTES)
             except (BlockingIOError, OSError):
                 break
             if not chunk:
+                closed = True
                 break
             data += chunk
         for line in data.splitlines():
@@ -385,8 +391,12 @@ class WorkerClient:
                 entry = protocol.decode(line)
                 protocol.check_reply("modules", {"tampering": [entry]})
             except protocol.ProtocolError:
-                entry = {"event": "channel", "detail": "unreadable data on the alarm channel", "where": None}
+                entry = _channel_attempt("unreadable data on the alarm channel")
             self._note_tampering(entry)
+        if closed and worker_running and self.proc is not None and not self._reap(block=False):
+            self._note_tampering(_channel_attempt("the alarm channel was closed"))
+            os.close(self._alarms)
+            self._alarms = None
 
     def _note_tampering(self, entry: dict) -> None:
         # every report counts, repeats included: the same import refused while loading (a note)

@@ -87,6 +87,13 @@ class Anything:
     """Free-form data the trusted side parses defensively itself (capped by depth anyway)."""
 
 
+class MapOf:
+    """An object with any string keys, every value of one schema."""
+
+    def __init__(self, schema):
+        self.schema = schema
+
+
 WHERE = Opt([Opt(Either(str, int))])
 ERROR = {"type": str, "message": str, "where": WHERE, "stage": str, "statement": Opt(int),
          "text": str}
@@ -99,11 +106,18 @@ RULE_RESULT = {"data": NUMBER_OR_ERROR, "grads": [NUMBER_OR_ERROR], "error": ERR
                "closures": [CODE_ID]}
 TAMPERING = [{"event": str, "detail": str, "where": WHERE, "kind": str}]
 
+CLASS_FACTS = {"name": str, "ops": [str], "number_attrs": [str], "construct_error": ERROR,
+               "imported_from": str}
+CLASS_ATTR = {"kind": str, "qualname": str, "file": Opt(str), "line": Opt(int),
+              "required_args": Opt(int)}
+NUMBER_OR_TYPE = Either(float, str)
+
 REPLIES = {
-    "load": {"units": [{"label": str, "errors": [ERROR]}], "classes": [Anything],
+    "load": {"units": [{"label": str, "errors": [ERROR]}], "classes": [CLASS_FACTS],
              "modules": [str], "fatal": ERROR, "tampering": TAMPERING},
-    "inspect": {"class_attrs": Anything, "module": str, "leaf_vars": Anything, "itemsizes": Anything,
-                "out_vars": Anything, "inputs_paths": [str], "callables": Anything,
+    "inspect": {"class_attrs": MapOf(CLASS_ATTR), "module": str, "leaf_vars": MapOf(NUMBER_OR_TYPE),
+                "itemsizes": MapOf(int), "out_vars": MapOf(NUMBER_OR_TYPE), "inputs_paths": [str],
+                "callables": MapOf(CODE_ID),
                 "fatal": ERROR, "tampering": TAMPERING},
     "run": {"results": [RUN_RESULT], "fatal": ERROR, "tampering": TAMPERING},
     "local_rule": {"results": [RULE_RESULT], "fatal": ERROR, "tampering": TAMPERING},
@@ -125,6 +139,12 @@ def _check(value, schema, path):
             return
         schema = schema.schema
     if schema is Anything:
+        return
+    if isinstance(schema, MapOf):
+        if not isinstance(value, dict):
+            raise ProtocolError("%s: expected an object" % path, forged=False)
+        for key, item in value.items():
+            _check(item, schema.schema, "%s.%s" % (path, str(key)[:40]))
         return
     if isinstance(schema, Either):
         for option in schema.schemas:

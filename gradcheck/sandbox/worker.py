@@ -101,6 +101,13 @@ class CappedOutput:
     def isatty(self):
         return False
 
+    def reconfigure(self, *args, **kwargs):  # sys.stdout.reconfigure(encoding="utf-8")
+        pass
+
+    @property
+    def buffer(self):
+        return self
+
     def fileno(self):
         return self.fd
 
@@ -334,7 +341,7 @@ class Worker:
     def _candidate_classes(self, only=None):
         found = []
         for name, obj in list(self.namespace.items()):
-            if not isinstance(obj, type) or (only and name != only):
+            if not isinstance(name, str) or not isinstance(obj, type) or (only and name != only):
                 continue
             if not only and getattr(obj, "__module__", None) != self.module_name:
                 if name.lower() in ("value", "scalar"):  # imported rather than written here
@@ -576,7 +583,7 @@ def _is_definition(stmt):
 def _own_attrs(cls):
     names = set()
     for klass in cls.__mro__[:-1]:
-        names.update(vars(klass))
+        names.update(k for k in vars(klass) if type(k) is str)
     return names
 
 
@@ -603,11 +610,13 @@ def _class_attrs(cls):
 
 
 def _instance_vars(obj):
+    """An object's attributes by name (string names only: a __dict__ can hold any key)."""
     try:
-        return dict(vars(obj))
+        found = dict(vars(obj))
     except TypeError:  # __slots__
         slots = [s for k in type(obj).__mro__ for s in getattr(k, "__slots__", ())]
-        return {s: getattr(obj, s) for s in slots if hasattr(obj, s)}
+        found = {s: getattr(obj, s) for s in slots if hasattr(obj, s)}
+    return {k: v for k, v in found.items() if type(k) is str}
 
 
 def _type_or_number(v):

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,25 @@ def test_a_forbidden_library_imported_around_the_guard_is_still_found(tmp_path):
                     "class Value(engine.Value):\n    pass\n")
     result = check_path(str(path), FAST)
     assert {(f.code, f.op) for f in result.findings if f.severity == "error"} == {("forbidden-import", None)}
+
+
+def test_closing_the_alarm_channel_is_tampering(tmp_path):
+    """The guard reports on a channel of its own; a submission that closes it to go unseen is
+    seen doing that."""
+    path = variant(tmp_path, "silencer", "__mul__(self, other)",
+                   "        import os, sys\n        try:\n            os.close(int(sys.argv[3]))\n"
+                   "        except OSError:\n            pass\n")
+    result = check_path(str(path), FAST)
+    assert ("tampering", None) in {(f.code, f.op) for f in result.findings if f.severity == "error"}
+
+
+def test_a_file_named_to_check_brings_its_helpers_and_a_batch_file_does_not(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "helpers.py").write_text("GREETING = 'helper-module-loaded'\n")
+    (folder / "engine.py").write_text("from helpers import GREETING\nprint(GREETING)\n" + CORRECT)
+    named = check_path(str(folder / "engine.py"), replace(FAST, helpers_beside=True))
+    batch = check_path(str(folder / "engine.py"), FAST)
+    assert named.verdict == batch.verdict == "pass"
+    assert "helper-module-loaded" in named.output
+    assert "helper-module-loaded" not in batch.output
