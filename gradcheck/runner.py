@@ -12,14 +12,10 @@ from pathlib import Path
 
 from gradcheck.checks import CheckContext, CheckSettings
 from gradcheck.checks.basics import capability_findings, forward_check
+from gradcheck.checks.conduct import guard_findings, introspection_findings
 from gradcheck.checks.end_to_end import end_to_end_check, failure_findings
 from gradcheck.checks.local_rules import local_rule_check
-from gradcheck.checks.policy import (
-    guard_findings,
-    import_policy_check,
-    introspection_findings,
-    refused_import_notes,
-)
+from gradcheck.checks.policy import import_policy_check, refused_import_notes
 from gradcheck.checks.robustness import robustness_check
 from gradcheck.checks.traversal import traversal_check
 from gradcheck.coverage import op_matrix

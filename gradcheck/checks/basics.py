@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gradcheck.checks import CheckContext
-from gradcheck.checks.policy import BLOCKED_BY_GUARD, guard_spoke
+from gradcheck.checks.conduct import BLOCKED_BY_GUARD, guard_spoke
 from gradcheck.findings import Finding
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS, Op, in_domain

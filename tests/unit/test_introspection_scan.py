@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gradcheck.checks.policy import introspection_findings
+from gradcheck.checks.conduct import introspection_findings
 from gradcheck.findings import WARNING
 from gradcheck.loader import Submission, Unit
 
