@@ -58,11 +58,12 @@ def orphans() -> set[int]:
     return found
 
 
-def survivors() -> set[int]:
+def survivors(before: set[int]) -> set[int]:
     """Processes started by the submission still alive after gradcheck returned (SIGKILL is
-    delivered asynchronously, so give them a moment)."""
+    delivered asynchronously, so give them a moment); ``before``: this process's own children
+    from earlier (multiprocessing's resource tracker, say), which are not the submission's."""
     for _ in range(50):
-        left = orphans()
+        left = orphans() - before
         if not left:
             return left
         time.sleep(0.1)
@@ -89,6 +90,7 @@ def test_hostile_submission(case, tmp_path, outside):
     submission.write_text(case.source(outside))
     before = snapshot(outside, submission.parent)
     become_subreaper()
+    children_before = orphans()
 
     proc = run_cli(submission)
 
@@ -101,7 +103,7 @@ def test_hostile_submission(case, tmp_path, outside):
     assert proc.returncode == (1 if case.expect else 0)
     assert snapshot(outside, submission.parent) == before
     assert not os.path.exists("/tmp/gradcheck-evil.txt")
-    assert not survivors(), "a process of the submission survived"
+    assert not survivors(children_before), "a process of the submission survived"
 
 
 def test_output_is_captured_and_bounded(tmp_path, outside):
