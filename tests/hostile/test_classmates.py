@@ -52,7 +52,7 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the supervisor 
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 4  # --timeout: seconds per request
-SUBJECT_TIMEOUT = 40  # --subject-timeout: everything one submission may take
+SUBJECT_TIMEOUT = 20  # --subject-timeout: the time one submission's code may take in all
 LIMITS = ["--timeout", str(TIMEOUT), "--subject-timeout", str(SUBJECT_TIMEOUT),
           "--statement-timeout", "10", "--load-timeout", "30", "--load-budget", "20",
           "--examples", "30", "--memory-mb", "4096"]
