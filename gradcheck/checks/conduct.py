@@ -30,7 +30,10 @@ def guard_findings(attempts: list[dict], submission: Submission, at_load: int | 
     did while loading (a notebook's `pip install` through subprocess, a data download): blocked,
     it changed nothing, and the instructor still sees it."""
     cut = len(attempts) if at_load is None else at_load
-    blocked = [(i >= cut, a) for i, a in enumerate(attempts) if a.get("kind") != FORBIDDEN_IMPORT]
+    # an attempt with no submission code anywhere on the stack is a library's own doing (the
+    # channel's own reports excepted, which come from gradcheck's side)
+    blocked = [(i >= cut, a) for i, a in enumerate(attempts) if a.get("kind") != FORBIDDEN_IMPORT
+               and (a.get("where") is not None or a.get("event") == "channel")]
     if not blocked:
         return []
     while_checked = any(during for during, _ in blocked)

@@ -187,6 +187,15 @@ def _make_hook(policy, alarm_fd, recorded):
     fs_encoding = sys.getfilesystemencoding()
     type_name = type.__dict__["__name__"].__get__  # not a metaclass's __name__ property
     type_module = type.__dict__["__module__"].__get__
+
+    def module_of_type(cls):
+        """A class's module name, None when it has none (a C extension's class being built:
+        the hook must never raise where the event is not refused)."""
+        try:
+            return type_module(cls)
+        except BaseException:
+            return None
+
     is_type = type.__instancecheck__.__get__(type)  # isinstance(x, type), whatever x claims
     submission_modules = frozenset(policy.get("submission_modules", ("submission", "__main__")))
     function_type, code_type = type(_make_hook), type(_make_hook.__code__)
@@ -529,9 +538,9 @@ def _make_hook(policy, alarm_fd, recorded):
                     block(event, (args[1],), frame, "library function changed")
             # changing a class that is not the submission's own (the worker's, json's, numpy's):
             # ``Value.__radd__ = f`` is fine, ``Worker.run = f`` found by __subclasses__ is not
-            elif args and is_type(args[0]) and type_module(args[0]) not in submission_modules:
+            elif args and is_type(args[0]):
                 frame = triggering_frame()
-                if untrusted(frame):
+                if untrusted(frame) and module_of_type(args[0]) not in submission_modules:
                     block(event, (args[1] if len(args) > 1 else "?",), frame, "class not its own changed")
             return
 
