@@ -67,6 +67,11 @@ class Submission:
             return Location(file=shown, line=line, text=_line(text, line))
         return None
 
+    @property
+    def _copy_base(self) -> Path:
+        """The folder the copy's relative paths start from, as the user knows it."""
+        return self.root if self.root is not None and self.root.is_dir() else self.path.parent
+
     def _copied(self, filename: str | None) -> tuple[str, str] | None:
         """(name shown to the user, text) of a file in the copy, named as the worker sees it."""
         if not filename:
@@ -78,8 +83,7 @@ class Submission:
                 rel = filename[len(root) + 1:]
                 data = self.files.get(rel)
                 if data is not None:
-                    base = self.root if self.root is not None and self.root.is_dir() else self.path.parent
-                    return str(base / rel), data.decode("utf-8", "replace")
+                    return str(self._copy_base / rel), data.decode("utf-8", "replace")
         return None
 
     def with_context(self, location: Location, around: int = 3) -> Location:
@@ -101,9 +105,8 @@ class Submission:
     def _shown_source(self, shown: str) -> str | None:
         if shown in self.module_sources:
             return self.module_sources[shown]
-        base = self.root if self.root is not None and self.root.is_dir() else self.path.parent
         for rel, data in self.files.items():
-            if str(base / rel) == shown:
+            if str(self._copy_base / rel) == shown:
                 return data.decode("utf-8", "replace")
         return None
 

@@ -125,9 +125,7 @@ def run_checks(ctx: CheckContext) -> list[str]:
 
 
 def _out_of_time(ctx: CheckContext, not_run: list[str]) -> None:
-    budget = ctx.session.limits.subject_seconds
-    ctx.record_death(WorkerDied("timeout", f"used up the whole-subject time budget ({budget:g}s)",
-                                budget=True), "checking")
+    ctx.record_death(ctx.session.client.budget_used_up(), "checking")
     for f in ctx.findings:
         if f.code == "timeout" and f.op is None:
             f.evidence["checks_not_run"] = not_run

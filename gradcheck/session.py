@@ -16,7 +16,7 @@ from gradcheck.findings import WARNING, Finding
 from gradcheck.graph import Graph
 from gradcheck.loader import VIRTUAL_ROOT, Submission
 from gradcheck.observe import GraphRun, SubjectError
-from gradcheck.sandbox import bubblewrap
+from gradcheck.sandbox import bubblewrap, protocol
 from gradcheck.sandbox.client import Limits, WorkerClient, WorkerDied
 
 MAX_KILLER_STATEMENTS = 3
@@ -121,7 +121,7 @@ class SubjectSession:
         self.attempts_at_load = len(self.client.tampering)
         facts, problem = choose_class(reply.get("classes") or [], self.class_name)
         if facts is None:
-            refused = [a.get("detail") for a in self.client.tampering if a.get("kind") == "forbidden-import"]
+            refused = [a.get("detail") for a in self.client.tampering if a.get("kind") == protocol.FORBIDDEN_IMPORT]
             if refused:  # `from micrograd.engine import Value`: nothing of the submission's own
                 problem = (f"the class is imported from `{refused[0]}`, a library gradcheck does not "
                            f"let a submission use (--allow-import lifts this); {problem}")
@@ -259,8 +259,7 @@ class SubjectSession:
 
     def _request(self, command: str, **fields) -> dict:
         if self.out_of_time:
-            raise WorkerDied("timeout", "used up the whole-subject time budget "
-                             f"({self.limits.subject_seconds:g}s)", budget=True)
+            raise self.client.budget_used_up()
         if self.dead:
             raise WorkerDied("crash", "could not be restarted after an earlier failure")
         try:

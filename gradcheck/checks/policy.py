@@ -9,10 +9,11 @@ import ast
 
 from gradcheck.checks import CheckContext
 from gradcheck.findings import Finding
+from gradcheck.sandbox import protocol
 from gradcheck.sandbox.client import WorkerDied
 from gradcheck.source import parse_or_none
 
-FORBIDDEN_IMPORT = "forbidden-import"  # the guard's kind for a refused library
+FORBIDDEN_IMPORT = protocol.FORBIDDEN_IMPORT  # the guard's kind for a refused library
 
 
 def import_policy_check(ctx: CheckContext) -> None:

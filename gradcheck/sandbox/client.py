@@ -286,8 +286,7 @@ class WorkerClient:
         timeout = timeout or self.limits.request_timeout
         left = self.remaining()
         if left is not None and left <= 0:
-            raise WorkerDied("timeout", "used up the whole-subject time budget "
-                             f"({self.limits.subject_seconds:g}s)", budget=True)
+            raise self.budget_used_up()
         budget = left is not None and left < timeout
         deadline = time.monotonic() + (min(timeout, left) if budget else timeout)
         seq = secrets.token_hex(8)
@@ -348,10 +347,14 @@ class WorkerClient:
                 except BlockingIOError:
                     continue
 
+    def budget_used_up(self) -> WorkerDied:
+        """The death of a subject whose whole time budget is spent: nothing more will run."""
+        return WorkerDied("timeout", "used up the whole-subject time budget "
+                          f"({self.limits.subject_seconds:g}s)", budget=True)
+
     def _timed_out(self, budget: bool) -> WorkerDied:
         if budget:
-            return WorkerDied("timeout", "used up the whole-subject time budget "
-                              f"({self.limits.subject_seconds:g}s)", budget=True)
+            return self.budget_used_up()
         return WorkerDied("timeout", f"did not finish within {self._timeout_words()}")
 
     def _read_exact(self, size: int, deadline: float, budget: bool) -> bytes:
@@ -389,7 +392,7 @@ class WorkerClient:
         for line in data.splitlines():
             try:
                 entry = protocol.decode(line)
-                protocol.check_reply("modules", {"tampering": [entry]})
+                protocol.check_alarm(entry)
             except protocol.ProtocolError:
                 entry = _channel_attempt("unreadable data on the alarm channel")
             self._note_tampering(entry)

@@ -105,6 +105,8 @@ RUN_RESULT = {"data": [NUMBER_OR_ERROR], "grads": [NUMBER_OR_ERROR], "error": ER
 RULE_RESULT = {"data": NUMBER_OR_ERROR, "grads": [NUMBER_OR_ERROR], "error": ERROR,
                "closures": [CODE_ID]}
 TAMPERING = [{"event": str, "detail": str, "where": WHERE, "kind": str}]
+# an alarm line's kind: a library the policy forbids (a notebook's torch cell), else "tampering"
+FORBIDDEN_IMPORT = "forbidden-import"
 
 CLASS_FACTS = {"name": str, "ops": [str], "number_attrs": [str], "construct_error": ERROR,
                "imported_from": str}
@@ -123,6 +125,11 @@ REPLIES = {
     "local_rule": {"results": [RULE_RESULT], "fatal": ERROR, "tampering": TAMPERING},
     "modules": {"modules": [str], "fatal": ERROR, "tampering": TAMPERING},
 }
+
+
+def check_alarm(entry):
+    """Raise ``ProtocolError`` unless ``entry`` is one line the guard writes on its channel."""
+    _check(entry, TAMPERING[0], "alarm")
 
 
 def check_reply(command, body):
