@@ -23,6 +23,7 @@ import resource
 import shutil
 import signal
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,28 +71,40 @@ def create_cgroup(max_processes: int) -> str | None:
     return str(path)
 
 
-def kill_cgroup(path: str | None) -> None:
-    """Kill every process left in the cgroup (forked children included) and remove it."""
+def kill_cgroup(path: str | None, patience: float = 5.0) -> None:
+    """Kill every process left in the cgroup (forked children included) and remove it.
+
+    SIGKILL is asynchronous: a killed process stays listed, and the cgroup cannot be removed
+    (EBUSY), until the kernel has finished tearing it down -- on a loaded machine that takes
+    milliseconds, not a few yields. So wait, with a short sleep between tries, for up to
+    ``patience`` seconds."""
     if not path:
         return
     procs = Path(path) / "cgroup.procs"
-    for _ in range(50):
+    deadline = time.monotonic() + patience
+    pause = 0.0005
+    while True:
         try:
             pids = [int(p) for p in procs.read_text().split()]
         except OSError:
-            return
-        if not pids:
-            break
+            return  # already gone
         for pid in pids:
             try:
                 os.kill(pid, 9)
             except ProcessLookupError:
                 pass
-        os.sched_yield()
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
+        if not pids:
+            try:
+                os.rmdir(path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                pass  # EBUSY: a process is still on its way out
+        if time.monotonic() >= deadline:
+            return  # the next run's remove_stale takes it
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def make_sandbox_dir() -> Path:

@@ -158,6 +158,28 @@ def test_leftovers_of_a_killed_gradcheck_are_removed():
             subprocess.run(["rm", "-rf", str(folder)], check=False)
 
 
+def test_a_cgroup_whose_processes_are_slow_to_die_is_still_removed():
+    """A killed process with much memory stays in its cgroup while the kernel frees it; CI
+    once kept such a cgroup because removal gave up after a few yields."""
+    cgroup = isolation.create_cgroup(16)
+    if cgroup is None:
+        pytest.skip("no pids cgroup to create here (not root, or no cgroup v1 pids hierarchy)")
+    join = lambda: Path(cgroup, "cgroup.procs").write_text(str(os.getpid()))  # noqa: E731
+    # Pages touched, so that tearing the process down takes the kernel real time.
+    hog = subprocess.Popen([sys.executable, "-c", "import sys, time; b = bytearray(1 << 30); "
+                            "b[::4096] = b'x' * (len(b) // 4096); print(flush=True); time.sleep(60)"],
+                           stdout=subprocess.PIPE, preexec_fn=join, start_new_session=True)
+    try:
+        hog.stdout.readline()  # the memory is in use
+        isolation.kill_cgroup(cgroup)
+        assert not os.path.isdir(cgroup)
+    finally:
+        hog.kill()
+        hog.wait()
+        if os.path.isdir(cgroup):
+            isolation.kill_cgroup(cgroup)
+
+
 def test_a_runtime_below_tmp_is_bound_over_the_scratch(monkeypatch):
     """The scratch tmpfs is mounted on /tmp first, so an interpreter living below /tmp (a tox
     or virtualenv environment) is bound on top of it rather than hidden by it."""
