@@ -28,6 +28,9 @@ class Op:
     value: Callable[..., float]  # float forward, used to keep generated inputs in the domain
     torch: Callable[..., object]  # torch counterpart, on float64 tensors
     sympy: Callable[..., object]  # sympy counterpart, on symbols
+    # mpmath counterpart, on mpf numbers: the finite-difference oracle's own forward pass, so
+    # that it shares no evaluation with the sympy oracle it is meant to cross-check
+    mpmath: Callable[..., object]
     domain: Callable[..., bool] = lambda *args: True  # (operands..., k) -> inside the domain?
     constants: tuple[float, ...] = ()  # values of {k}; empty when the op takes none
     weight: int = 2  # relative frequency in generated graphs
@@ -75,50 +78,66 @@ def _sym():
     return sympy
 
 
+def _mp():
+    import mpmath
+
+    return mpmath
+
+
 OPS: tuple[Op, ...] = (
     Op("add", 2, "{0} + {1}", "__add__", lambda a, b: a + b,
-       lambda a, b: a + b, lambda a, b: a + b, weight=4),
+       lambda a, b: a + b, lambda a, b: a + b, mpmath=lambda a, b: a + b, weight=4),
     Op("radd", 1, "{k} + {0}", "__radd__", lambda a, k: k + a,
-       lambda a, k: k + a, lambda a, k: k + a, constants=(2.0, -1.5), built_from=("add",)),
+       lambda a, k: k + a, lambda a, k: k + a, mpmath=lambda a, k: k + a,
+       constants=(2.0, -1.5), built_from=("add",)),
     Op("sub", 2, "{0} - {1}", "__sub__", lambda a, b: a - b,
-       lambda a, b: a - b, lambda a, b: a - b, weight=3, note="often a + (-b)",
+       lambda a, b: a - b, lambda a, b: a - b, mpmath=lambda a, b: a - b,
+       weight=3, note="often a + (-b)",
        built_from=("add", "neg", "mul")),
     Op("rsub", 1, "{k} - {0}", "__rsub__", lambda a, k: k - a,
-       lambda a, k: k - a, lambda a, k: k - a, constants=(1.0, -2.5), built_from=("add", "neg", "mul")),
+       lambda a, k: k - a, lambda a, k: k - a, mpmath=lambda a, k: k - a,
+       constants=(1.0, -2.5), built_from=("add", "neg", "mul")),
     Op("mul", 2, "{0} * {1}", "__mul__", lambda a, b: a * b,
-       lambda a, b: a * b, lambda a, b: a * b, weight=4),
+       lambda a, b: a * b, lambda a, b: a * b, mpmath=lambda a, b: a * b, weight=4),
     Op("rmul", 1, "{k} * {0}", "__rmul__", lambda a, k: k * a,
-       lambda a, k: k * a, lambda a, k: k * a, constants=(3.0, -0.5), built_from=("mul",)),
+       lambda a, k: k * a, lambda a, k: k * a, mpmath=lambda a, k: k * a,
+       constants=(3.0, -0.5), built_from=("mul",)),
     Op("neg", 1, "-{0}", "__neg__", lambda a: -a,
-       lambda a: -a, lambda a: -a, note="often a * -1", built_from=("mul",)),
+       lambda a: -a, lambda a: -a, mpmath=lambda a: -a,
+       note="often a * -1", built_from=("mul",)),
     Op("truediv", 2, "{0} / {1}", "__truediv__", lambda a, b: a / b,
-       lambda a, b: a / b, lambda a, b: a / b,
+       lambda a, b: a / b, lambda a, b: a / b, mpmath=lambda a, b: a / b,
        domain=lambda a, b: _not_near_zero(b), weight=3, note="often a * b**-1",
        built_from=("mul", "pow"),
        probe_inputs=(0.7, -1.3)),
     Op("rtruediv", 1, "{k} / {0}", "__rtruediv__", lambda a, k: k / a,
-       lambda a, k: k / a, lambda a, k: k / a,
+       lambda a, k: k / a, lambda a, k: k / a, mpmath=lambda a, k: k / a,
        domain=lambda a, k: _not_near_zero(a), constants=(1.0, -2.0),
        built_from=("mul", "pow")),
     Op("pow", 1, "{0} ** {k}", "__pow__", lambda a, k: a**k,
-       lambda a, k: a**k, lambda a, k: a**k,
+       lambda a, k: a**k, lambda a, k: a**k, mpmath=lambda a, k: a**k,
        domain=_pow_domain, constants=(2, 3, -1, 0.5, -2.0, 1.5), weight=3,
        probe_inputs=(1.3,)),
     Op("exp", 1, "{0}.exp()", "exp", math.exp,
-       lambda a: a.exp(), lambda a: _sym().exp(a), domain=lambda a: a <= 6.0),
+       lambda a: a.exp(), lambda a: _sym().exp(a), mpmath=lambda a: _mp().exp(a),
+       domain=lambda a: a <= 6.0),
     Op("log", 1, "{0}.log()", "log", math.log,
-       lambda a: a.log(), lambda a: _sym().log(a), domain=lambda a: a >= 0.05,
+       lambda a: a.log(), lambda a: _sym().log(a), mpmath=lambda a: _mp().log(a),
+       domain=lambda a: a >= 0.05,
        probe_inputs=(1.7,)),
     # tanh and sigmoid saturate long before |x| = 20; beyond it, the exp formulas learners are
     # taught overflow, which says nothing about their gradients.
     Op("tanh", 1, "{0}.tanh()", "tanh", math.tanh,
-       lambda a: a.tanh(), lambda a: _sym().tanh(a), domain=lambda a: abs(a) <= 20, weight=3),
+       lambda a: a.tanh(), lambda a: _sym().tanh(a), mpmath=lambda a: _mp().tanh(a),
+       domain=lambda a: abs(a) <= 20, weight=3),
     Op("relu", 1, "{0}.relu()", "relu", lambda a: max(0.0, a),
        lambda a: a.relu(), lambda a: _sym().Piecewise((0, a < 0), (a, True)),
+       mpmath=lambda a: a if a > 0 else _mp().mpf(0),
        # The kink at 0 has no derivative; stay clear of it by more than any difference step.
        domain=lambda a: abs(a) >= 1e-3, probe_inputs=(0.7,)),
     Op("sigmoid", 1, "{0}.sigmoid()", "sigmoid", _sigmoid,
-       lambda a: a.sigmoid(), lambda a: 1 / (1 + _sym().exp(-a)), domain=lambda a: abs(a) <= 20),
+       lambda a: a.sigmoid(), lambda a: 1 / (1 + _sym().exp(-a)),
+       mpmath=lambda a: 1 / (1 + _mp().exp(-a)), domain=lambda a: abs(a) <= 20),
 )
 
 OPS_BY_NAME: dict[str, Op] = {op.name: op for op in OPS}

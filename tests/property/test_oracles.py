@@ -43,6 +43,21 @@ def test_finite_differences_flag_a_kink_as_unknown():
     assert math.isnan(ans.grads[0])
 
 
+def test_finite_differences_share_nothing_with_sympy(monkeypatch):
+    """Three oracles are only a cross-check if none reuses another's evaluation: with the sympy
+    oracle's compiled ops unavailable, finite differences still answer, and correctly."""
+    from gradcheck.oracles import sympy_oracle
+
+    def unavailable(*args):
+        raise AssertionError("finite differences used the sympy oracle's evaluation")
+
+    monkeypatch.setattr(sympy_oracle, "compiled", unavailable)
+    monkeypatch.setattr(sympy_oracle, "forward_values", unavailable)
+    ans = get_oracle("fd").evaluate(Graph((leaf(2.0), apply("log", 0), apply("mul", 1, 0))))
+    assert math.isclose(ans.values[-1], 2.0 * math.log(2.0), rel_tol=1e-12)
+    assert math.isclose(ans.grads[0], math.log(2.0) + 1.0, rel_tol=1e-9)  # d(a log a) = log a + 1
+
+
 def test_known_values():
     g = Graph((leaf(0.5), leaf(2.0), apply("mul", 0, 1), apply("add", 2, 0), apply("tanh", 3)))
     for name in ("torch", "sympy", "fd"):
