@@ -6,37 +6,94 @@ Codes are public identifiers: users grep for them and rubrics score them. Never 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITY_ORDER = {ERROR: 0, WARNING: 1, INFO: 2}  # most severe first, wherever findings are listed
 
-CATALOGUE: dict[str, tuple[str, str]] = {
-    "load-error": (ERROR, "the submission could not be loaded"),
-    "unsupported-op": (INFO, "an op in the table is missing"),
-    "no-number-coercion": (INFO, "Value op plain number fails"),
-    "no-grad": (ERROR, "values carry no gradient at all"),
-    "no-backward": (ERROR, "there is no backward()"),
-    "forward-wrong": (ERROR, "an op computes the wrong data"),
-    "grad-overwrite": (ERROR, "an op's backward assigns input gradients instead of accumulating"),
-    "missing-chain-factor": (ERROR, "an op's backward ignores the upstream gradient"),
-    "wrong-derivative": (ERROR, "an op's local derivative is wrong"),
-    "grad-not-propagated": (ERROR, "an op passes no gradient to its inputs"),
-    "topo-revisit": (ERROR, "backward() runs some node's _backward more than once"),
-    "topo-order": (ERROR, "backward() runs a node's _backward before a node that consumes it"),
-    "topo-incomplete": (ERROR, "backward() never runs some node's _backward"),
-    "grad-seed": (ERROR, "backward() does not start from grad = 1 at the output"),
-    "recursion-limit": (WARNING, "the implementation fails on deep graphs"),
-    "gradient-mismatch": (ERROR, "gradients disagree with the oracles"),
-    "timeout": (ERROR, "the subject's code hung"),
-    "memory-limit": (ERROR, "the subject's code exhausted memory"),
-    "crash": (ERROR, "the subject's code died"),
+# How findings are grouped when shown: by the part of the implementation at fault, in this order.
+LOADING, OP_RULES, TRAVERSAL, END_TO_END, COVERAGE = (
+    "loading", "op rules", "backward() traversal", "end-to-end", "coverage (informational)")
+GROUP_ORDER = (LOADING, OP_RULES, TRAVERSAL, END_TO_END, COVERAGE)
+
+
+@dataclass(frozen=True)
+class Code:
+    """Everything said about one finding code, in one place: its default severity, the group it
+    is shown in, a title (what the code means), the defect in words a message can be built from,
+    and the fix a learner should make."""
+
+    severity: str
+    group: str
+    title: str
+    defect: str = ""  # "does X" -- completes "<the op's backward> ..." in a message
+    fix: str = ""
+
+    def __post_init__(self) -> None:
+        if self.group not in GROUP_ORDER:
+            raise ValueError(f"group {self.group!r} is not one of {GROUP_ORDER}")
+
+
+CATALOGUE: dict[str, Code] = {
+    "load-error": Code(ERROR, LOADING, "the submission could not be loaded"),
+    "unsupported-op": Code(INFO, COVERAGE, "an op in the table is missing"),
+    "no-number-coercion": Code(
+        INFO, COVERAGE, "Value op plain number fails",
+        fix="wrap a plain number operand in a Value at the start of the op (and define the "
+            "reflected ops, e.g. `__radd__`)"),
+    "no-grad": Code(ERROR, END_TO_END, "values carry no gradient at all"),
+    "no-backward": Code(ERROR, TRAVERSAL, "there is no backward()",
+                        fix="add a `backward()` that sets the output's grad to 1 and runs every "
+                            "node's `_backward` in reverse topological order"),
+    "forward-wrong": Code(ERROR, OP_RULES, "an op computes the wrong data",
+                          fix="check the op's forward formula"),
+    "grad-overwrite": Code(
+        ERROR, OP_RULES, "an op's backward assigns input gradients instead of accumulating",
+        defect="assigns its inputs' gradients instead of accumulating them (`=` for `+=`); it "
+               "loses gradient whenever a value is used twice",
+        fix="use `+=` so the gradients from every use of a value add up"),
+    "missing-chain-factor": Code(
+        ERROR, OP_RULES, "an op's backward ignores the upstream gradient",
+        defect="does not multiply by the upstream gradient (`out.grad`)",
+        fix="multiply the local derivative by `out.grad` (the chain rule)"),
+    "wrong-derivative": Code(ERROR, OP_RULES, "an op's local derivative is wrong",
+                             defect="computes the wrong local derivative",
+                             fix="check the local derivative formula"),
+    "grad-not-propagated": Code(
+        ERROR, OP_RULES, "an op passes no gradient to its inputs",
+        defect="passes no gradient to its inputs",
+        fix="give the result a `_backward` that adds the local derivative times `out.grad` to "
+            "each input's grad"),
+    "topo-revisit": Code(ERROR, TRAVERSAL, "backward() runs some node's _backward more than once",
+                         defect="processes some node more than once",
+                         fix="keep one visited set for the whole walk and add each node once"),
+    "topo-order": Code(ERROR, TRAVERSAL,
+                       "backward() runs a node's _backward before a node that consumes it",
+                       defect="processes nodes before the nodes that consume them",
+                       fix="process nodes in reverse topological order (consumers first)"),
+    "topo-incomplete": Code(ERROR, TRAVERSAL, "backward() never runs some node's _backward",
+                            defect="never runs some node's `_backward`",
+                            fix="build the topological order from the value backward() was "
+                                "called on, recursing into every node's inputs"),
+    "grad-seed": Code(ERROR, TRAVERSAL, "backward() does not start from grad = 1 at the output",
+                      defect="does not start from grad = 1 at the output",
+                      fix="set the output's grad to 1 before running the closures, and let "
+                          "every other grad start at 0"),
+    "recursion-limit": Code(WARNING, TRAVERSAL, "the implementation fails on deep graphs",
+                            fix="build the topological order with an explicit stack to handle "
+                                "deep graphs"),
+    "gradient-mismatch": Code(ERROR, END_TO_END, "gradients disagree with the oracles"),
+    "timeout": Code(ERROR, LOADING, "the subject's code hung"),
+    "memory-limit": Code(ERROR, LOADING, "the subject's code exhausted memory"),
+    "crash": Code(ERROR, LOADING, "the subject's code died"),
     # gradcheck's addition to SPEC's catalogue: the class computes with a library the policy
     # forbids (e.g. torch), so its gradients are not its own.
-    "forbidden-import": (ERROR, "the class uses a forbidden library to compute its results"),
+    "forbidden-import": Code(ERROR, END_TO_END,
+                             "the class uses a forbidden library to compute its results"),
     # also gradcheck's: the submission tried what no Value class needs (another process, raw
     # memory, the worker's own frames or channel, files outside its sandbox)
-    "tampering": (ERROR, "the submission tried to tamper with gradcheck or its sandbox"),
+    "tampering": Code(ERROR, LOADING, "the submission tried to tamper with gradcheck or its sandbox"),
 }
 
 # Families of codes that several parts of gradcheck reason about together.
@@ -44,14 +101,24 @@ RULE_CODES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "gra
 TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed"}
 DEATH_CODES = {"timeout", "memory-limit", "crash", "tampering"}
 
-# How findings are grouped when shown: by the part of the implementation at fault.
-GROUPS = [
-    ("loading", {"load-error", *DEATH_CODES}),
-    ("op rules", {"forward-wrong", *RULE_CODES}),
-    ("backward() traversal", {"no-backward", "recursion-limit", *TRAVERSAL_CODES}),
-    ("end-to-end", {"gradient-mismatch", "no-grad", "forbidden-import"}),
-    ("coverage (informational)", {"unsupported-op", "no-number-coercion"}),
-]
+# (title, codes) per group, in display order -- derived from the catalogue, so a code cannot be
+# left out of every group and silently vanish from the terminal and HTML.
+GROUPS = [(group, {code for code, c in CATALOGUE.items() if c.group == group}) for group in GROUP_ORDER]
+
+
+class Stage(StrEnum):
+    """What gradcheck was doing when a finding arose -- typed, so that decisions (did the
+    subject's backward() hang?) never depend on how a message is worded."""
+
+    LOADING = "loading"
+    CAPABILITIES = "capabilities"
+    FORWARD = "forward"
+    LOCAL_RULE = "local rule"
+    TRAVERSAL = "traversal"  # the only stage that calls backward() on ops without a defect
+    END_TO_END = "end-to-end"
+    ROBUSTNESS = "robustness"
+    POLICY = "import policy"
+    CHECKING = "checking"  # between checks, or the subject's time ran out
 
 
 @dataclass(frozen=True)
@@ -82,12 +149,20 @@ class Finding:
     location: Location | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     inherited_by: list[str] = field(default_factory=list)  # ops built on this op's defect
+    stage: Stage | None = None  # where it arose; set for deaths, which any stage can meet
 
     def __post_init__(self) -> None:
         if self.code not in CATALOGUE:
             raise ValueError(f"unknown finding code {self.code!r}")
+        if self.stage is not None:
+            self.stage = Stage(self.stage)
         if not self.severity:
-            self.severity = CATALOGUE[self.code][0]
+            self.severity = CATALOGUE[self.code].severity
+
+    @property
+    def fix(self) -> str:
+        """What to change, from the catalogue (empty where the message itself says it)."""
+        return CATALOGUE[self.code].fix
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

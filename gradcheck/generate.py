@@ -9,11 +9,39 @@ by one that is defined there -- so no example is thrown away for its domain.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from hypothesis import reject
 from hypothesis import strategies as st
+from hypothesis.internal.conjecture import providers as _providers
+from hypothesis.internal.constants_ast import Constants
 
 from gradcheck.graph import Graph, Node, apply, leaf
 from gradcheck.ops import Op, get_op, in_domain
+
+
+@contextmanager
+def without_local_constants():
+    """Generate from the strategies alone. Hypothesis also draws, now and then, numeric literals
+    found in the source of every "local" module the process has imported -- gradcheck's own
+    (in an editable install), the test files, a notebook's modules. The cases would then depend
+    on who calls gradcheck and on what it imported before, so the same subject could get
+    another counterexample (or verdict) from the CLI, pytest and a notebook. Hypothesis has no
+    setting for this; its internal hook is replaced for the duration, and left alone if it
+    ever moves (``test_generation_ignores_the_callers_modules`` then fails)."""
+    original = getattr(_providers, "_get_local_constants", None)
+    if original is None:
+        yield
+        return
+    _providers._get_local_constants = _no_constants
+    try:
+        yield
+    finally:
+        _providers._get_local_constants = original
+
+
+def _no_constants() -> Constants:
+    return Constants()
 
 
 def _validate(ops: list[str], max_leaves: int, max_ops: int) -> list[Op]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Generated values are kept to this magnitude so that every op stays well conditioned and the
 # float64 subject can be compared with high-precision oracles at a tight tolerance.
@@ -34,15 +34,21 @@ class Op:
     domain: Callable[..., bool] = lambda *args: True  # (operands..., k) -> inside the domain?
     constants: tuple[float, ...] = ()  # values of {k}; empty when the op takes none
     weight: int = 2  # relative frequency in generated graphs
-    note: str = ""  # how learners usually build it, for messages
     # the primitives learners usually build it from (micrograd: `a - b = a + (-b)`); only used
     # to attribute a defect when the subject's structure cannot be observed
     built_from: tuple[str, ...] = ()
-    probe_inputs: tuple[float, ...] = field(default=(0.7, -1.3))
+    symbol: str = ""  # its label in graph pictures; the name when empty
+    # Where gradcheck needs a few ops to build graphs from (traversal shapes) or verifies ops one
+    # at a time, lower ranks come first: the primitives learners build everything else from.
+    rank: int = 9
 
     @property
     def takes_constant(self) -> bool:
         return bool(self.constants)
+
+    @property
+    def label(self) -> str:
+        return self.symbol or self.name
 
     def apply_source(self, operands: list[str], k: float | None = None) -> str:
         """Python source applying this op to the named operands, e.g. ``a ** 2``."""
@@ -86,58 +92,54 @@ def _mp():
 
 OPS: tuple[Op, ...] = (
     Op("add", 2, "{0} + {1}", "__add__", lambda a, b: a + b,
-       lambda a, b: a + b, lambda a, b: a + b, mpmath=lambda a, b: a + b, weight=4),
+       lambda a, b: a + b, lambda a, b: a + b, mpmath=lambda a, b: a + b, weight=4, symbol="+", rank=0),
     Op("radd", 1, "{k} + {0}", "__radd__", lambda a, k: k + a,
        lambda a, k: k + a, lambda a, k: k + a, mpmath=lambda a, k: k + a,
-       constants=(2.0, -1.5), built_from=("add",)),
+       constants=(2.0, -1.5), built_from=("add",), symbol="+"),
     Op("sub", 2, "{0} - {1}", "__sub__", lambda a, b: a - b,
        lambda a, b: a - b, lambda a, b: a - b, mpmath=lambda a, b: a - b,
-       weight=3, note="often a + (-b)",
-       built_from=("add", "neg", "mul")),
+       weight=3,
+       built_from=("add", "neg", "mul"), symbol="-"),
     Op("rsub", 1, "{k} - {0}", "__rsub__", lambda a, k: k - a,
        lambda a, k: k - a, lambda a, k: k - a, mpmath=lambda a, k: k - a,
-       constants=(1.0, -2.5), built_from=("add", "neg", "mul")),
+       constants=(1.0, -2.5), built_from=("add", "neg", "mul"), symbol="-"),
     Op("mul", 2, "{0} * {1}", "__mul__", lambda a, b: a * b,
-       lambda a, b: a * b, lambda a, b: a * b, mpmath=lambda a, b: a * b, weight=4),
+       lambda a, b: a * b, lambda a, b: a * b, mpmath=lambda a, b: a * b, weight=4, symbol="*", rank=1),
     Op("rmul", 1, "{k} * {0}", "__rmul__", lambda a, k: k * a,
        lambda a, k: k * a, lambda a, k: k * a, mpmath=lambda a, k: k * a,
-       constants=(3.0, -0.5), built_from=("mul",)),
+       constants=(3.0, -0.5), built_from=("mul",), symbol="*"),
     Op("neg", 1, "-{0}", "__neg__", lambda a: -a,
-       lambda a: -a, lambda a: -a, mpmath=lambda a: -a,
-       note="often a * -1", built_from=("mul",)),
+       lambda a: -a, lambda a: -a, mpmath=lambda a: -a, built_from=("mul",)),
     Op("truediv", 2, "{0} / {1}", "__truediv__", lambda a, b: a / b,
        lambda a, b: a / b, lambda a, b: a / b, mpmath=lambda a, b: a / b,
-       domain=lambda a, b: _not_near_zero(b), weight=3, note="often a * b**-1",
-       built_from=("mul", "pow"),
-       probe_inputs=(0.7, -1.3)),
+       domain=lambda a, b: _not_near_zero(b), weight=3,
+       built_from=("mul", "pow"), symbol="/"),
     Op("rtruediv", 1, "{k} / {0}", "__rtruediv__", lambda a, k: k / a,
        lambda a, k: k / a, lambda a, k: k / a, mpmath=lambda a, k: k / a,
        domain=lambda a, k: _not_near_zero(a), constants=(1.0, -2.0),
-       built_from=("mul", "pow")),
+       built_from=("mul", "pow"), symbol="/"),
     Op("pow", 1, "{0} ** {k}", "__pow__", lambda a, k: a**k,
        lambda a, k: a**k, lambda a, k: a**k, mpmath=lambda a, k: a**k,
-       domain=_pow_domain, constants=(2, 3, -1, 0.5, -2.0, 1.5), weight=3,
-       probe_inputs=(1.3,)),
+       domain=_pow_domain, constants=(2, 3, -1, 0.5, -2.0, 1.5), weight=3, symbol="**"),
     Op("exp", 1, "{0}.exp()", "exp", math.exp,
        lambda a: a.exp(), lambda a: _sym().exp(a), mpmath=lambda a: _mp().exp(a),
        domain=lambda a: a <= 6.0),
     Op("log", 1, "{0}.log()", "log", math.log,
        lambda a: a.log(), lambda a: _sym().log(a), mpmath=lambda a: _mp().log(a),
-       domain=lambda a: a >= 0.05,
-       probe_inputs=(1.7,)),
+       domain=lambda a: a >= 0.05),
     # tanh and sigmoid saturate long before |x| = 20; beyond it, the exp formulas learners are
     # taught overflow, which says nothing about their gradients.
     Op("tanh", 1, "{0}.tanh()", "tanh", math.tanh,
        lambda a: a.tanh(), lambda a: _sym().tanh(a), mpmath=lambda a: _mp().tanh(a),
-       domain=lambda a: abs(a) <= 20, weight=3),
+       domain=lambda a: abs(a) <= 20, weight=3, rank=2),
     Op("relu", 1, "{0}.relu()", "relu", lambda a: max(0.0, a),
        lambda a: a.relu(), lambda a: _sym().Piecewise((0, a < 0), (a, True)),
        mpmath=lambda a: a if a > 0 else _mp().mpf(0),
        # The kink at 0 has no derivative; stay clear of it by more than any difference step.
-       domain=lambda a: abs(a) >= 1e-3, probe_inputs=(0.7,)),
+       domain=lambda a: abs(a) >= 1e-3),
     Op("sigmoid", 1, "{0}.sigmoid()", "sigmoid", _sigmoid,
        lambda a: a.sigmoid(), lambda a: 1 / (1 + _sym().exp(-a)),
-       mpmath=lambda a: 1 / (1 + _mp().exp(-a)), domain=lambda a: abs(a) <= 20),
+       mpmath=lambda a: 1 / (1 + _mp().exp(-a)), domain=lambda a: abs(a) <= 20, symbol="σ"),
 )
 
 OPS_BY_NAME: dict[str, Op] = {op.name: op for op in OPS}

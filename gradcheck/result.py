@@ -23,6 +23,8 @@ class Result:
     output: str = ""  # what the subject's code printed (untrusted text)
     harness_error: str | None = None  # gradcheck itself could not judge the subject
     isolation: str = ""  # how the subject's code was confined: "bubblewrap" or "limited"
+    # how backward()'s walk was judged (checks.outcomes.TraversalState); "" when not loaded
+    traversal: str = ""
 
     @property
     def verdict(self) -> str:
@@ -44,7 +46,7 @@ class Result:
                 "coverage": {op: {check: list(v) for check, v in row.items()}
                              for op, row in self.coverage.items()},
                 "output": self.output, "harness_error": self.harness_error,
-                "isolation": self.isolation}
+                "isolation": self.isolation, "traversal": self.traversal}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Result:
@@ -55,11 +57,13 @@ class Result:
             if loc:
                 loc = Location(**{**loc, "context": tuple(tuple(c) for c in loc.get("context") or ())})
             findings.append(Finding(code=f["code"], message=f["message"], op=f["op"], severity=f["severity"],
-                                    location=loc, evidence=f["evidence"], inherited_by=f["inherited_by"]))
+                                    location=loc, evidence=f["evidence"], inherited_by=f["inherited_by"],
+                                    stage=f.get("stage")))
         return cls(subject=doc["subject"], findings=findings, capabilities=doc["capabilities"],
                    notes=doc["notes"], stats=doc["stats"], output=doc["output"],
                    coverage={op: {c: tuple(v) for c, v in row.items()} for op, row in doc["coverage"].items()},
-                   harness_error=doc.get("harness_error"), isolation=doc.get("isolation", ""))
+                   harness_error=doc.get("harness_error"), isolation=doc.get("isolation", ""),
+                   traversal=doc.get("traversal", ""))
 
     def _repr_html_(self) -> str:
         """Rich display in Jupyter: verdict and findings; everything made visible and escaped."""

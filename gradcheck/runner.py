@@ -1,8 +1,9 @@
 """Checking one subject end to end: load it in a worker, run the checks in order, decide.
 
-Order matters: capabilities decide which checks can run; forward and local-rule findings mark
-ops as faulty so traversal and end-to-end use only ops without a defect of their own, and an
-end-to-end failure is reported as ``gradient-mismatch`` only when nothing diagnosed explains it.
+Order matters: capabilities decide which checks can run; the forward and local-rule outcomes
+name the faulty ops, so traversal and end-to-end use only ops without a defect of their own, and
+an end-to-end failure is reported as ``gradient-mismatch`` only when nothing diagnosed explains
+it. ``run_checks`` is the one place where one check's outcome is handed to another.
 """
 
 from __future__ import annotations
@@ -10,16 +11,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradcheck.checks import CheckContext, CheckSettings
+from gradcheck.checks import CheckSettings, Subject, death, merge_deaths
+from gradcheck.checks.attribution import Composition, attribute
 from gradcheck.checks.basics import capability_findings, forward_check
 from gradcheck.checks.conduct import guard_findings, introspection_findings
-from gradcheck.checks.end_to_end import end_to_end_check, failure_findings
+from gradcheck.checks.end_to_end import Diagnosis, end_to_end_check, failure_findings
 from gradcheck.checks.local_rules import local_rule_check
+from gradcheck.checks.outcomes import (
+    EndToEndOutcome,
+    ForwardOutcome,
+    RuleOutcome,
+    TraversalOutcome,
+    TraversalState,
+)
 from gradcheck.checks.policy import import_policy_check, refused_import_notes
 from gradcheck.checks.robustness import robustness_check
 from gradcheck.checks.traversal import traversal_check
 from gradcheck.coverage import op_matrix
-from gradcheck.findings import Finding
+from gradcheck.findings import TRAVERSAL_CODES, Finding, Stage
 from gradcheck.loader import SourceError, Submission, module_submission, read_submission
 from gradcheck.oracles.consensus import Consensus, precision_scale
 from gradcheck.result import Result
@@ -70,27 +79,23 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
         if report.caps is not None:
             if submission.kind != "module":
                 result.subject = f"{result.subject} ({report.caps.class_name})"
-            ctx = CheckContext(session=session, consensus=consensus, settings=options.settings,
-                               findings=result.findings)
+            checked = Subject(session=session, consensus=consensus, settings=options.settings)
             consensus.tolerance_scale = precision_scale(report.caps.data_bytes)
             if consensus.tolerance_scale != 1.0:
                 result.notes.append(f"{report.caps.class_name} computes with {report.caps.data_bytes}-byte "
                                     f"numbers: compared at {consensus.tolerance_scale:g}x the float64 "
                                     "tolerance")
             try:
-                not_run = run_checks(ctx)
-            except WorkerDied as died:  # a death the checks did not attribute themselves
-                ctx.record_death(died, "checking")
-                not_run = []
+                verdict = run_checks(checked)
             finally:
                 consensus.tolerance_scale = 1.0
-            if not_run:
-                _out_of_time(ctx, not_run)
-            result.notes.extend(ctx.notes)
-            result.stats = dict(ctx.stats, oracle_agreed=consensus.agreed - agreed_before,
+            result.findings.extend(verdict.findings)
+            result.traversal = verdict.traversal
+            result.coverage = verdict.coverage
+            result.notes.extend(checked.log.notes)
+            result.stats = dict(checked.log.stats, oracle_agreed=consensus.agreed - agreed_before,
                                 oracle_discarded=dict(consensus.discarded - discarded_before))
             result.capabilities = report.caps.to_json()
-            result.coverage = op_matrix(ctx)
     result.findings.extend(guard_findings(session.client.tampering, submission, session.attempts_at_load))
     result.findings.extend(introspection_findings(submission))
     result.notes.extend(refused_import_notes(session))
@@ -101,33 +106,73 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
     return result
 
 
-def _end_to_end(ctx: CheckContext) -> None:
-    failure_findings(ctx, end_to_end_check(ctx))
+@dataclass
+class Verdict:
+    findings: list[Finding]
+    traversal: TraversalState
+    coverage: dict
 
 
-# In order; each later check uses what the earlier ones found (see the module docstring).
-CHECKS = (("capabilities", capability_findings), ("forward", forward_check),
-          ("local rules", local_rule_check), ("traversal", traversal_check),
-          ("end-to-end", _end_to_end), ("robustness", robustness_check),
-          ("import policy", import_policy_check))
+def run_checks(subject: Subject) -> Verdict:
+    """The checks in order, each given what it needs of the earlier ones' outcomes, until the
+    subject's time budget is used up; then one attribution pass over everything found."""
+    not_run: list[str] = []
 
-
-def run_checks(ctx: CheckContext) -> list[str]:
-    """Run the checks until the subject's time budget is used up; the names of those that did
-    not run."""
-    not_run = []
-    for name, check in CHECKS:
-        if ctx.session.out_of_time:
+    def due(name: str) -> bool:
+        if subject.session.out_of_time:
             not_run.append(name)
-        else:
-            check(ctx)
-    return not_run
+            return False
+        return True
+
+    findings: list[Finding] = []
+    forward, rules, e2e = ForwardOutcome(), RuleOutcome(), EndToEndOutcome()
+    traversal, diagnosis = TraversalOutcome(TraversalState.NOT_RUN), Diagnosis([], frozenset())
+    try:
+        if due("capabilities"):
+            findings += capability_findings(subject)
+        if due("forward"):
+            forward = forward_check(subject)
+            findings += forward.findings
+        if due("local rules"):
+            rules = local_rule_check(subject, forward)
+            findings += rules.findings
+        if due("traversal"):
+            traversal = traversal_check(subject, avoid=forward.faulty | rules.died)
+            findings += traversal.findings
+        if due("end-to-end"):
+            e2e = end_to_end_check(subject, forward.faulty | rules.faulty, rules, traversal.backward_works)
+            findings += e2e.findings
+            diagnosis = failure_findings(subject, e2e, findings, rules, traversal)
+            findings += diagnosis.findings
+        if due("robustness"):
+            findings += robustness_check(subject, traversal.backward_works)
+        if due("import policy"):
+            findings += import_policy_check(subject)
+    except WorkerDied as died:  # a death no check attributed itself
+        findings.append(death(died, Stage.CHECKING, "checking"))
+    if not_run:
+        findings.append(_out_of_time(subject, not_run))
+    findings = merge_deaths(attribute(findings, Composition(rules.observed, rules.closures)))
+    return Verdict(findings, final_traversal_state(traversal, findings),
+                   op_matrix(subject.caps, findings, forward, rules, e2e, diagnosis.failed))
 
 
-def _out_of_time(ctx: CheckContext, not_run: list[str]) -> None:
-    ctx.record_death(ctx.session.client.budget_used_up(), "checking")
-    for f in ctx.findings:
-        if f.code == "timeout" and f.op is None:
-            f.evidence["checks_not_run"] = not_run
-            f.message += "; these checks did not run: " + ", ".join(not_run)
-            break
+def final_traversal_state(traversal: TraversalOutcome, findings: list[Finding]) -> TraversalState:
+    """The traversal check's own state, completed by what the other checks found: a wrong seed
+    found by the capability probe, a defect fingerprinted from end-to-end numbers, a backward()
+    that never existed."""
+    if traversal.state in (TraversalState.BROKEN, TraversalState.NOT_RUN):
+        return traversal.state
+    codes = {f.code for f in findings}
+    if codes & TRAVERSAL_CODES:
+        return TraversalState.DEFECTIVE
+    if codes & {"no-backward", "no-grad"}:
+        return TraversalState.ABSENT
+    return traversal.state
+
+
+def _out_of_time(subject: Subject, not_run: list[str]) -> Finding:
+    finding = death(subject.session.client.budget_used_up(), Stage.CHECKING, "checking")
+    finding.evidence["checks_not_run"] = not_run
+    finding.message += "; these checks did not run: " + ", ".join(not_run)
+    return finding

@@ -12,15 +12,15 @@ import posixpath
 from dataclasses import dataclass
 
 from gradcheck.capabilities import Capabilities, choose_class, decide
-from gradcheck.findings import WARNING, Finding
+from gradcheck.findings import WARNING, Finding, Stage
 from gradcheck.graph import Graph
 from gradcheck.loader import VIRTUAL_ROOT, Submission
-from gradcheck.observe import GraphRun, SubjectError
 from gradcheck.sandbox import bubblewrap, protocol
 from gradcheck.sandbox.client import Limits, WorkerClient, WorkerDied
+from gradcheck.sandbox.replies import GraphRun, RuleProbe, SubjectError
+from gradcheck.source import newer_syntax
 
 MAX_KILLER_STATEMENTS = 3
-_NEWER_PYTHON_HINTS = ("f-string: expecting", "f-string: unmatched", "type parameter", "invalid syntax")
 
 
 @dataclass
@@ -169,10 +169,11 @@ class SubjectSession:
             first = syntax[0]
             loc = self._locate(first.get("where"))
             message = f"{loc}: SyntaxError: {first.get('message')}; {problem}"
-            if any(h in (first.get("message") or "") for h in _NEWER_PYTHON_HINTS):
-                message += (f". If this code runs for you, it may need a newer Python than the "
-                            f"{platform.python_version()} gradcheck used (nested quotes in f-strings "
-                            "need 3.12): run gradcheck with --python pointing at that interpreter")
+            newer = newer_syntax(loc.text or "") if loc is not None else None
+            if newer:
+                message += (f". This is {newer}, which needs a newer Python than the "
+                            f"{platform.python_version()} gradcheck used: run gradcheck with "
+                            "--python pointing at that interpreter")
             return Finding("load-error", message, location=loc)
         evidence = {}
         if self.unit_errors:
@@ -187,7 +188,7 @@ class SubjectSession:
 
     def _died_finding(self, died: WorkerDied, doing: str) -> Finding:
         return Finding(died.kind, f"the submission's code {died.verb} while gradcheck was {doing}: "
-                                  f"it {died.detail}", evidence={"while": doing})
+                                  f"it {died.detail}", evidence={"while": doing}, stage=Stage.LOADING)
 
     def restart(self) -> None:
         """Bring a fresh worker back to the loaded state after a death; if even loading now
@@ -227,13 +228,13 @@ class SubjectSession:
         self._raise_on_process_errors([r.error for r in runs])
         return runs
 
-    def local_rule(self, cases: list[dict]) -> list[dict]:
+    def local_rule(self, cases: list[dict]) -> list[RuleProbe]:
         reply = self._request("local_rule", cases=cases, **self._api())
         results = reply.get("results") if isinstance(reply.get("results"), list) else []
-        out = [results[i] if i < len(results) and isinstance(results[i], dict) else {}
-               for i in range(len(cases))]
-        self._raise_on_process_errors([SubjectError.parse(r["error"]) for r in out if r.get("error")])
-        return out
+        probes = [RuleProbe.parse(results[i] if i < len(results) else None, len(case["inputs"]))
+                  for i, case in enumerate(cases)]
+        self._raise_on_process_errors([p.error for p in probes])
+        return probes
 
     def imported_modules(self) -> list[str]:
         reply = self._request("modules")

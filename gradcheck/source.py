@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import re
 from dataclasses import dataclass
 
 
@@ -103,3 +104,38 @@ def top_level_names(source: str) -> set[str]:
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names.update((a.asname or a.name).split(".")[0] for a in node.names)
     return names
+
+
+_TYPE_PARAMS = re.compile(r"^\s*(?:async\s+)?(?:def|class)\s+\w+\s*\[")
+_TYPE_ALIAS = re.compile(r"^\s*type\s+\w+\s*(?:\[[^\]]*\])?\s*=")
+_FSTRING_START = re.compile(r"(?<![\w'\"])[rR]?[fF][rR]?(['\"])")
+
+
+def newer_syntax(line: str) -> str | None:
+    """The Python 3.12 feature a line that 3.11 cannot parse uses, if it is one learners meet:
+    3.11 says only "invalid syntax" for these, as it does for an ordinary typo, so the line
+    itself is read to tell them apart."""
+    if _TYPE_PARAMS.match(line):
+        return "a type parameter list (Python 3.12)"
+    if _TYPE_ALIAS.match(line):
+        return "a `type` alias statement (Python 3.12)"
+    for m in _FSTRING_START.finditer(line):
+        if _reuses_quote(line, m.end(), m.group(1)):
+            return "an f-string that reuses its own quote inside braces (Python 3.12)"
+    return None
+
+
+def _reuses_quote(line: str, start: int, quote: str) -> bool:
+    """Whether the f-string opened just before ``start`` has ``quote`` inside a replacement
+    field (``f"{d["k"]}"``), which only Python 3.12 parses."""
+    depth = 0
+    for ch in line[start:]:
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif ch == quote:
+            if depth == 0:
+                return False  # the string ended first
+            return True
+    return False

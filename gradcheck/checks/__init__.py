@@ -1,15 +1,19 @@
-"""The checks of SPEC "Checks", one module each, all run by ``gradcheck.runner``.
+"""The checks of SPEC "Checks", one module each, run in order by ``gradcheck.runner``.
 
-Every check takes a ``CheckContext`` and returns findings; a check whose capability is missing
-adds a note saying why it was skipped instead of a finding.
+A check is a function of the ``Subject`` (what it may read: the running subject, the oracles,
+the settings) and of explicit values earlier checks returned; it returns an outcome (see
+``outcomes``) holding its findings and typed facts. No check writes anything another check
+reads, except through those return values: the runner passes them on, so the data flow between
+checks is visible in one place.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gradcheck.findings import Finding, Location
+from gradcheck.findings import Finding, Location, Stage
 from gradcheck.oracles.consensus import Consensus
+from gradcheck.sandbox.client import WorkerDied
 from gradcheck.session import SubjectSession
 
 
@@ -23,45 +27,27 @@ class CheckSettings:
 
 
 @dataclass
-class CheckContext:
+class Log:
+    """What the checks tell the reader (notes) and count (stats). Write-only for the checks:
+    no decision is ever made from it."""
+
+    notes: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.stats[key] = self.stats.get(key, 0) + n
+
+
+@dataclass(frozen=True)
+class Subject:
     session: SubjectSession
     consensus: Consensus
     settings: CheckSettings
-    notes: list[str] = field(default_factory=list)
-    stats: dict = field(default_factory=dict)
-    # ops whose own behaviour is already diagnosed, so later checks leave them out
-    faulty_ops: set[str] = field(default_factory=set)
-    forward_faulty: set[str] = field(default_factory=set)  # ops that compute the wrong data
-    findings: list[Finding] = field(default_factory=list)
-    # which direct observations were possible; where not, failures are fingerprinted instead
-    observed_rules: bool = False
-    composite_ops: set[str] = field(default_factory=set)  # ops whose backward runs several closures
-    backward_broken: bool = False  # backward() hung or died: later checks leave it alone
-    e2e_tested: set[str] = field(default_factory=set)  # ops the end-to-end search used
-    e2e_failed: set[str] = field(default_factory=set)  # ops in one of its counterexamples
-    observed_traversal: bool = False
+    log: Log = field(default_factory=Log)
 
     @property
     def caps(self):
         return self.session.caps
-
-    def record_death(self, died, doing: str, op: str | None = None, case: str | None = None) -> None:
-        """One finding per kind of death and op: a backward() that hangs hangs in every check
-        that calls it, and saying so once (listing where) is clearer than once per check."""
-        for f in self.findings:
-            if (f.code, f.op) == (died.kind, op):
-                f.evidence.setdefault("also_while", []).append(doing)
-                return
-        subject = f"`{op}`" if op else "the submission's code"
-        evidence = {"while": doing}
-        if case:
-            evidence["case"] = case
-        self.findings.append(Finding(died.kind, f"{subject} {died.verb} during {doing}: it {died.detail}",
-                                     op=op, evidence=evidence))
-        if op:
-            self.faulty_ops.add(op)
-        if "backward()" in doing:
-            self.backward_broken = True
 
     def method_location(self, method: str) -> Location | None:
         """Where the subject's class defines ``method`` (e.g. ``__mul__``)."""
@@ -69,3 +55,33 @@ class CheckContext:
         if not entry or not entry.get("file"):
             return None
         return self.session.submission.locate(entry["file"], entry.get("line"))
+
+
+def death(died: WorkerDied, stage: Stage, doing: str, op: str | None = None,
+          case: str | None = None) -> Finding:
+    """The finding for the subject's code hanging, exhausting memory or dying while ``doing``
+    (the stage is what decisions read; ``doing`` is for the reader)."""
+    subject = f"`{op}`" if op else "the submission's code"
+    evidence = {"while": doing}
+    if case:
+        evidence["case"] = case
+    return Finding(died.kind, f"{subject} {died.verb} during {doing}: it {died.detail}", op=op,
+                   evidence=evidence, stage=stage)
+
+
+def merge_deaths(findings: list[Finding]) -> list[Finding]:
+    """One finding per kind of death and op: a backward() that hangs hangs in every check that
+    calls it, and saying so once (listing where) is clearer than once per check."""
+    kept: dict[tuple, Finding] = {}
+    out = []
+    for f in findings:
+        if f.stage is None or f.stage == Stage.LOADING:
+            out.append(f)
+            continue
+        first = kept.get((f.code, f.op))
+        if first is None:
+            kept[(f.code, f.op)] = f
+            out.append(f)
+        else:
+            first.evidence.setdefault("also_while", []).append(f.evidence.get("while"))
+    return out

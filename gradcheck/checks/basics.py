@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from gradcheck.checks import CheckContext
+from gradcheck.checks import Subject, death
 from gradcheck.checks.conduct import BLOCKED_BY_GUARD, guard_spoke
-from gradcheck.findings import Finding
+from gradcheck.checks.outcomes import ForwardOutcome, Judged
+from gradcheck.findings import Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
-from gradcheck.ops import OPS, Op, in_domain
+from gradcheck.ops import OPS, Op, get_op, in_domain
 from gradcheck.sandbox.client import WorkerDied
 
 _POINTS = (0.7, -1.3, 1.9, 0.45, 2.6, -0.6)
@@ -29,107 +30,96 @@ def op_points(op: Op, count: int = 3) -> list[Graph]:
     return graphs
 
 
-def capability_findings(ctx: CheckContext) -> None:
-    caps = ctx.caps
+def capability_findings(subject: Subject) -> list[Finding]:
+    caps = subject.caps
+    findings = []
     for op in OPS:
         if not caps.ops.get(op.name):
-            ctx.findings.append(Finding("unsupported-op", f"`{op.name}` is not implemented "
-                                        f"(no `{op.method}` on {caps.class_name})", op=op.name))
-    coercion = [[{"leaf": 0.75}, {"op": "add", "expr": "{0} + 2", "args": [0]}],
-                [{"leaf": 0.75}, {"op": "mul", "expr": "{0} * 2", "args": [0]}]]
+            findings.append(Finding("unsupported-op", f"`{op.name}` is not implemented "
+                                    f"(no `{op.method}` on {caps.class_name})", op=op.name))
+    add, mul = get_op("add"), get_op("mul")
     try:
-        runs = ctx.session.run([], grads=False, wire=coercion)
+        runs = subject.session.run([], grads=False, wire=[_with_number(add), _with_number(mul)])
         caps.number_coercion = all(r.error is None and r.data[-1] == want
                                    for r, want in zip(runs, (2.75, 1.5), strict=True))
     except WorkerDied as died:
         caps.number_coercion = False
-        ctx.record_death(died, "the number-coercion probe")
+        findings.append(death(died, Stage.CAPABILITIES, "the number-coercion probe"))
     if not caps.number_coercion:
-        ctx.findings.append(Finding("no-number-coercion", f"`{caps.class_name}(0.75) + 2` or "
-                                    f"`{caps.class_name}(0.75) * 2` fails: plain numbers are not "
-                                    "wrapped, so expressions like `2 * x + 1` cannot be written",
-                                    location=ctx.method_location("__add__")))
+        findings.append(Finding("no-number-coercion", f"`{caps.class_name}(0.75) + 2` or "
+                                f"`{caps.class_name}(0.75) * 2` fails: plain numbers are not "
+                                "wrapped, so expressions like `2 * x + 1` cannot be written",
+                                location=subject.method_location(add.method)))
     if caps.grad_attr is None:
-        ctx.findings.append(Finding("no-grad", f"{caps.class_name} values have no `grad`: this is a "
-                                    "forward-only implementation, so no gradient can be checked"))
+        findings.append(Finding("no-grad", f"{caps.class_name} values have no `grad`: this is a "
+                                "forward-only implementation, so no gradient can be checked"))
     elif caps.initial_grad not in (None, 0.0):
-        ctx.findings.append(Finding(
+        findings.append(Finding(
             "grad-seed", f"a new `{caps.class_name}` starts with grad = {caps.initial_grad:g}; gradients "
             "must start at 0 and only the output's be set to 1 (by backward()), or every value that "
-            "receives gradient ends up too large", location=ctx.method_location("__init__"),
+            "receives gradient ends up too large", location=subject.method_location("__init__"),
             evidence={"initial_grad": caps.initial_grad}))
     if caps.grad_attr is not None and caps.backward is None:
         how = ("gradcheck checked the per-op rules with its own traversal" if caps.closure_attr
                else "and no per-node `_backward` was found either")
-        ctx.findings.append(Finding("no-backward", f"{caps.class_name} has no `backward()` method "
-                                    f"that runs backpropagation from a value; {how}",
-                                    evidence={"closure_attr": caps.closure_attr}))
+        findings.append(Finding("no-backward", f"{caps.class_name} has no `backward()` method "
+                                f"that runs backpropagation from a value; {how}",
+                                evidence={"closure_attr": caps.closure_attr}))
+    return findings
 
 
-def forward_check(ctx: CheckContext) -> None:
+def _with_number(op: Op) -> list[dict]:
+    """``x + 2``: a value and the plain number 2 as the right operand (what the reflected ops,
+    ``2 + x``, do not cover)."""
+    return [{"leaf": 0.75}, {"op": op.name, "expr": op.apply_source(["{0}", "2"]), "args": [0]}]
+
+
+def forward_check(subject: Subject) -> ForwardOutcome:
     """Each op's ``data`` at a few fixed points against the oracles' agreed value."""
+    outcome = ForwardOutcome()
+    faulty, died = set(), set()
     for op in OPS:
-        if not ctx.caps.ops.get(op.name):
+        if not subject.caps.ops.get(op.name):
             continue
         graphs = op_points(op)
         try:
-            runs = ctx.session.run(graphs, grads=False)
-        except WorkerDied as died:
-            ctx.record_death(died, f"the forward check of `{op.name}`", op=op.name)
-            ctx.forward_faulty.add(op.name)
+            runs = subject.session.run(graphs, grads=False)
+        except WorkerDied as exc:
+            outcome.findings.append(death(exc, Stage.FORWARD, f"the forward check of `{op.name}`", op=op.name))
+            faulty.add(op.name)
+            died.add(op.name)
             continue
+        judged = 0
         for graph, run in zip(graphs, runs, strict=True):
-            expected = ctx.consensus.expected(graph)
+            expected = subject.consensus.expected(graph)
             if expected is None:
                 continue
+            judged += 1
             out = graph.output
             if run.error is None and expected.value_ok(out, run.data[out]):
                 continue
-            if run.error is not None and run.error.type in BLOCKED_BY_GUARD and guard_spoke(ctx):
+            faulty.add(op.name)
+            if run.error is not None and run.error.type in BLOCKED_BY_GUARD and guard_spoke(subject.session):
                 # the op tried what the sandbox refuses (a forbidden library, a file outside
                 # it...): the policy's finding names that, so it is not reported again as a
                 # wrong value
-                ctx.faulty_ops.add(op.name)
-                ctx.forward_faulty.add(op.name)
                 break
             got = (f"raises {run.error}" if run.error else
                    f"gives a {run.data_types[out]}, not a number" if out in run.data_types
                    else f"gives {run.data[out]!r}")
-            ctx.findings.append(Finding(
+            outcome.findings.append(Finding(
                 "forward-wrong",
                 f"`{graph.describe().split('; ')[-1]}` {got}; expected {expected.values[out]!r}",
-                op=op.name, location=_error_location(ctx, run) or ctx.method_location(op.method),
+                op=op.name, location=_error_location(subject, run) or subject.method_location(op.method),
                 evidence={"case": graph.describe(), "expected": expected.values[out], "actual": got,
-                          "snippet": graph.snippet(ctx.caps.class_name, backward=None)}))
-            ctx.faulty_ops.add(op.name)
-            ctx.forward_faulty.add(op.name)
+                          "snippet": graph.snippet(subject.caps.class_name, backward=None)}))
             break
-    fold_inherited(ctx, "forward-wrong")
+        outcome.judged[op.name] = Judged(judged)
+    outcome.faulty, outcome.died = frozenset(faulty), frozenset(died)
+    return outcome
 
 
-def fold_inherited(ctx: CheckContext, code: str) -> None:
-    """Report a defect once, on the primitive: an op whose probe ran a strict superset of
-    another faulty op's closures (``rsub = lift(k) - a``) inherits that op's finding -- from a
-    root, never from an op that itself inherits (``sub`` from ``add``, not from ``neg``)."""
-    from gradcheck.checks.local_rules import built_on, closures_run, inherited_sentence
-
-    found = [f for f in ctx.findings if f.code == code and f.op]
-    if len(found) < 2 or ctx.caps.closure_attr is None or ctx.caps.grad_attr is None:
-        return
-    ran = closures_run(ctx, [f.op for f in found])
-    roots = [f for f in found if not any(built_on(ran, p.op, f.op) for p in found)]
-    for f in found:
-        if f in roots:
-            continue
-        parent = next(p for p in roots if built_on(ran, p.op, f.op))
-        parent.inherited_by.append(f.op)
-        ctx.findings.remove(f)
-    for f in roots:
-        f.inherited_by.sort()
-        f.message += inherited_sentence(f.inherited_by)
-
-
-def _error_location(ctx: CheckContext, run):
+def _error_location(subject: Subject, run):
     if run.error and run.error.where:
-        return ctx.session.submission.locate(*run.error.where)
+        return subject.session.submission.locate(*run.error.where)
     return None

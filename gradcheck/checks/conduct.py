@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import ast
 
-from gradcheck.checks import CheckContext
 from gradcheck.checks.policy import FORBIDDEN_IMPORT
 from gradcheck.findings import ERROR, WARNING, Finding
 from gradcheck.loader import Submission
+from gradcheck.session import SubjectSession
 from gradcheck.source import parse_or_none
 
 # the exception types the guard raises in the submission: a failure they cause is the policy's
@@ -18,10 +18,10 @@ from gradcheck.source import parse_or_none
 BLOCKED_BY_GUARD = frozenset({"ForbiddenImport", "TamperingBlocked"})
 
 
-def guard_spoke(ctx: CheckContext) -> bool:
+def guard_spoke(session: SubjectSession) -> bool:
     """Whether the guard reported anything while the class was checked: an exception named like
     the guard's is only the guard's when it did (a submission may define its own)."""
-    return len(ctx.session.client.tampering) > (ctx.session.attempts_at_load or 0)
+    return len(session.client.tampering) > (session.attempts_at_load or 0)
 
 
 def guard_findings(attempts: list[dict], submission: Submission, at_load: int | None) -> list[Finding]:

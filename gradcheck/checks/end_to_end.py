@@ -8,21 +8,22 @@ again, so independent defects each get their own counterexample.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import FlakyFailure
 
-from gradcheck.checks import CheckContext
+from gradcheck.checks import Subject, death
+from gradcheck.checks.outcomes import EndToEndOutcome, RuleOutcome, TraversalOutcome
 from gradcheck.evidence import drawable
-from gradcheck.findings import TRAVERSAL_CODES, Finding
+from gradcheck.findings import CATALOGUE, TRAVERSAL_CODES, Finding, Stage
 from gradcheck.fingerprint import Candidate, identify
-from gradcheck.generate import expression_dags
+from gradcheck.generate import expression_dags, without_local_constants
 from gradcheck.graph import Graph
-from gradcheck.observe import GraphRun
 from gradcheck.ops import get_op, in_domain
 from gradcheck.oracles.consensus import Expected
 from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.replies import GraphRun
 
 
 class _Falsified(Exception):
@@ -63,19 +64,28 @@ def compare(graph: Graph, run: GraphRun, expected: Expected, grads: bool) -> tup
 _SEQUENCES: dict[tuple, tuple[Graph, ...]] = {}
 
 
-def search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
-           focus: str | None = None) -> Counterexample | None:
+@dataclass
+class Search:
+    """One end-to-end check's way of running cases, and the cases it judged per op."""
+
+    subject: Subject
+    grads: bool  # compare gradients, not only forward values
+    use_backward: bool  # the subject's backward(), or gradcheck's walk over its closures
+    judged: Counter = field(default_factory=Counter)  # op -> cases judged that used it
+
+
+def search(run: Search, ops: list[str], focus: str | None = None) -> Counterexample | None:
     """One property search; returns the shrunk counterexample, or None if none was found."""
-    cfg = ctx.settings
+    cfg = run.subject.settings
     key = (tuple(ops), focus, cfg.examples, cfg.max_ops, cfg.seed)
     sequence = _SEQUENCES.get(key) if cfg.share else None
     if sequence is None:
         sequence = _generate(ops, focus, cfg)
         if cfg.share:
             _SEQUENCES[key] = sequence
-    if not any(_check_case(ctx, g, grads, use_backward) for g in sequence):
+    if not any(_check_case(run, g) for g in sequence):
         return None
-    return _hypothesis_search(ctx, ops, grads, use_backward, focus)
+    return _hypothesis_search(run, ops, focus)
 
 
 def _settings(cfg):
@@ -96,28 +106,30 @@ def _generate(ops: list[str], focus: str | None, cfg) -> tuple[Graph, ...]:
     def record(graph: Graph) -> None:
         seen.append(graph)
 
-    _seeded(record, cfg)()
+    with without_local_constants():
+        _seeded(record, cfg)()
     return tuple(seen)
 
 
-def _check_case(ctx: CheckContext, graph: Graph, grads: bool, use_backward: bool) -> Counterexample | None:
+def _check_case(search_: Search, graph: Graph) -> Counterexample | None:
     """Run one graph on the subject and compare; None when it agrees with the oracles (or the
     oracles disagree among themselves, which is not held against the subject)."""
-    ctx.stats["cases"] = ctx.stats.get("cases", 0) + 1
-    expected = ctx.consensus.expected(graph)
+    subject = search_.subject
+    subject.log.count("cases")
+    expected = subject.consensus.expected(graph)
     if expected is None:
         return None
-    run = ctx.session.run([graph], grads=grads, use_backward=use_backward)[0]
-    verdict = compare(graph, run, expected, grads)
+    search_.judged.update(graph.ops_used)
+    run = subject.session.run([graph], grads=search_.grads, use_backward=search_.use_backward)[0]
+    verdict = compare(graph, run, expected, search_.grads)
     return Counterexample(graph, run, expected, *verdict) if verdict else None
 
 
-def _hypothesis_search(ctx: CheckContext, ops: list[str], grads: bool, use_backward: bool,
-                       focus: str | None) -> Counterexample | None:
+def _hypothesis_search(run: Search, ops: list[str], focus: str | None) -> Counterexample | None:
     """The last failure Hypothesis reports is the shrunk one (it replays it at the end)."""
     found: list[Counterexample] = []
     died: list[WorkerDied] = []
-    cfg = ctx.settings
+    cfg = run.subject.settings
 
     @_settings(cfg)
     @given(expression_dags(ops, max_ops=cfg.max_ops, focus=focus))
@@ -125,7 +137,7 @@ def _hypothesis_search(ctx: CheckContext, ops: list[str], grads: bool, use_backw
         if died:
             return  # the worker died once: don't let shrinking replay a hang again and again
         try:
-            cx = _check_case(ctx, graph, grads, use_backward)
+            cx = _check_case(run, graph)
         except WorkerDied as exc:
             exc.case = graph.describe()
             died.append(exc)
@@ -135,7 +147,8 @@ def _hypothesis_search(ctx: CheckContext, ops: list[str], grads: bool, use_backw
             raise _Falsified()
 
     try:
-        _seeded(prop, cfg)()
+        with without_local_constants():
+            _seeded(prop, cfg)()
     except _Falsified:
         pass
     except FlakyFailure:
@@ -148,34 +161,33 @@ def _hypothesis_search(ctx: CheckContext, ops: list[str], grads: bool, use_backw
     return found[-1] if found else None
 
 
-def end_to_end_check(ctx: CheckContext) -> list[Counterexample]:
-    caps = ctx.caps
-    pool = [o for o in caps.supported_ops if o not in ctx.faulty_ops]
+def end_to_end_check(subject: Subject, exclude: frozenset[str], rules: RuleOutcome,
+                     backward_works: bool) -> EndToEndOutcome:
+    """Search generated graphs over the ops without a diagnosed defect (``exclude``)."""
+    caps = subject.caps
+    pool = [o for o in caps.supported_ops if o not in exclude]
     if not pool:
-        ctx.notes.append("end-to-end: skipped, no op left without a diagnosed defect")
-        return []
-    grads = caps.grad_attr is not None and not ctx.backward_broken
+        subject.log.notes.append("end-to-end: skipped, no op left without a diagnosed defect")
+        return EndToEndOutcome()
+    grads = caps.grad_attr is not None and backward_works
     use_backward = caps.backward is not None
     if grads and not use_backward and caps.closure_attr is None:
         grads = False
-        ctx.notes.append("end-to-end: gradients skipped, no backward() and no per-node closure")
+        subject.log.notes.append("end-to-end: gradients skipped, no backward() and no per-node closure")
+    run = Search(subject, grads, use_backward)
     try:
-        if grads and not ctx.observed_rules:
-            failures = _op_by_op(ctx, pool, use_backward)
-        else:
-            failures = _rounds(ctx, pool, grads, use_backward)
-        ctx.e2e_tested.update(pool)
-        return failures
+        failures = _op_by_op(run, pool) if grads and not rules.observed else _rounds(run, pool)
     except WorkerDied as died:
-        ctx.record_death(died, "the end-to-end property test", case=getattr(died, "case", None))
-        return []
+        return EndToEndOutcome(findings=[death(died, Stage.END_TO_END, "the end-to-end property test",
+                                               case=getattr(died, "case", None))])
+    return EndToEndOutcome(failures=failures, tested=frozenset(pool), judged=dict(run.judged))
 
 
-def _rounds(ctx: CheckContext, pool: list[str], grads: bool, use_backward: bool) -> list[Counterexample]:
+def _rounds(run: Search, pool: list[str]) -> list[Counterexample]:
     """Search all ops together; after a failure leave out the ops it used and search again."""
     failures = []
-    for _ in range(1 + ctx.settings.rounds):
-        cx = search(ctx, pool, grads, use_backward)
+    for _ in range(1 + run.subject.settings.rounds):
+        cx = search(run, pool)
         if cx is None:
             break
         failures.append(cx)
@@ -185,15 +197,15 @@ def _rounds(ctx: CheckContext, pool: list[str], grads: bool, use_backward: bool)
     return failures
 
 
-def _op_by_op(ctx: CheckContext, pool: list[str], use_backward: bool) -> list[Counterexample]:
+def _op_by_op(run: Search, pool: list[str]) -> list[Counterexample]:
     """Without local-rule probes, isolate ops by searching each one together with the ops
     already verified: a failure then has exactly one suspect. Primitives go first so that
     ops usually built from them are tried on a verified base."""
-    order = sorted(pool, key=lambda name: (len(get_op(name).built_from), name != "add", name != "mul"))
+    order = sorted(pool, key=lambda name: (len(get_op(name).built_from), get_op(name).rank))
     verified: list[str] = []
     failures = []
     for name in order:
-        cx = search(ctx, [*verified, name], True, use_backward, focus=name)
+        cx = search(run, [*verified, name], focus=name)
         if cx is None:
             verified.append(name)
             continue
@@ -202,7 +214,7 @@ def _op_by_op(ctx: CheckContext, pool: list[str], use_backward: bool) -> list[Co
     return failures
 
 
-def counterexample_evidence(ctx: CheckContext, cx: Counterexample) -> dict:
+def counterexample_evidence(subject: Subject, cx: Counterexample) -> dict:
     g = cx.graph
     rows = []
     for i in cx.bad_nodes[:8]:
@@ -218,7 +230,7 @@ def counterexample_evidence(ctx: CheckContext, cx: Counterexample) -> dict:
                        value_ok=cx.expected.value_ok)
     return {"case": g.describe(), "mismatches": rows, "graph": picture,
             "error": str(cx.run.error) if cx.run.error else None,
-            "snippet": g.snippet(ctx.caps.class_name, ctx.caps.backward if cx.kind == "gradient" else None)}
+            "snippet": g.snippet(subject.caps.class_name, subject.caps.backward if cx.kind == "gradient" else None)}
 
 
 def _has_sharing(graph: Graph) -> bool:
@@ -226,40 +238,63 @@ def _has_sharing(graph: Graph) -> bool:
         len(n.args) == 2 and n.args[0] == n.args[1] for n in graph.nodes)
 
 
-def _explaining(ctx: CheckContext, cx: Counterexample) -> Finding | None:
-    """A traversal diagnosis that accounts for this failure (faulty ops never reach the search)."""
-    # A wrong seed breaks every graph; a wrong order or a skipped node, any graph more than one
-    # op deep; revisits need a shared node -- in our graph, or inside an op built from several
-    # nodes. One only fingerprinted explains them all: no structure could be seen.
+def _explaining(earlier: list[Finding], cx: Counterexample, composite: frozenset[str],
+               matches: list[Candidate]) -> Finding | None:
+    """A traversal diagnosis that accounts for this failure (faulty ops never reach the search).
+
+    An observed wrong order or skipped node breaks any graph more than one op deep; a revisit
+    needs a shared node -- in our graph, or inside an op built from several nodes. A defect
+    identified only from the numbers (fingerprinted), or a wrong seed, explains a failure only
+    when it reproduces this failure's own numbers (or cannot be replayed at all): another
+    defect may be behind it."""
     deep = any(not cx.graph.nodes[a].is_leaf for n in cx.graph.nodes for a in n.args)
-    shared = _has_sharing(cx.graph) or bool(cx.graph.ops_used & ctx.composite_ops)
-    for f in ctx.findings:
+    shared = _has_sharing(cx.graph) or bool(cx.graph.ops_used & composite)
+    for f in earlier:
         if f.code not in TRAVERSAL_CODES:
             continue
-        if (f.evidence.get("identified_by") == "fingerprint" or f.code == "grad-seed" or shared
-                or (f.code != "topo-revisit" and deep)):
+        if f.evidence.get("identified_by") == "fingerprint":
+            # gradcheck's reference engine replays an op as one node; where the subject usually
+            # builds it from several (``sub = a + (-b)``), a broken walk over those nodes
+            # cannot be replayed, and the defect is taken to explain the failure
+            if Candidate(f.code, f.op) in matches or any(get_op(o).built_from for o in cx.graph.ops_used):
+                return f
+        elif f.code == "grad-seed":
+            if "initial_grad" in f.evidence or _scaled(cx):
+                return f
+        elif shared or (f.code != "topo-revisit" and deep):
             return f
     return None
 
 
-def _fingerprint(ctx: CheckContext, cx: Counterexample) -> list[Candidate]:
+def _scaled(cx: Counterexample) -> bool:
+    """Every gradient is the expected one times the same factor: what a wrong seed does."""
+    if cx.run.grads is None:
+        return False
+    pairs = [(cx.run.grads[i], cx.expected.grads[i]) for i in cx.graph.ancestors_of_output()]
+    ratios = [a / e for a, e in pairs if a is not None and abs(e) > 1e-9]
+    zeros_ok = all(a is not None and abs(a) <= 1e-9 for a, e in pairs if abs(e) <= 1e-9)
+    return bool(ratios) and zeros_ok and max(ratios) - min(ratios) <= 1e-6 * (1 + abs(ratios[0]))
+
+
+def _fingerprint(subject: Subject, cx: Counterexample, rules_observed: bool,
+                 traversal_observed: bool) -> list[Candidate]:
     """Candidate defects reproducing the subject's numbers, restricted to the kinds of defect
     that could not be observed directly. Several candidates can coincide at special inputs
     (a local derivative of exactly 1 makes "ignores out.grad" and "overwrites" agree), so the
     same graph is replayed at other inputs until one candidate is left."""
     def allowed(m: Candidate) -> bool:
-        return ((m.op is None and not ctx.observed_traversal)
-                or (m.op is not None and not ctx.observed_rules and m.op == cx.suspect))
+        return ((m.op is None and not traversal_observed)
+                or (m.op is not None and not rules_observed and m.op == cx.suspect))
 
     matches = [m for m in identify(cx.graph, cx.run.grads or [], cx.expected.grad_tol) if allowed(m)]
     for graph in _shifted(cx.graph):
         if len(matches) <= 1:
             break
-        expected = ctx.consensus.expected(graph)
+        expected = subject.consensus.expected(graph)
         if expected is None:
             continue
         try:
-            run = ctx.session.run([graph])[0]
+            run = subject.session.run([graph])[0]
         except WorkerDied:
             break
         if run.grads is None or run.error is not None:
@@ -285,108 +320,77 @@ def _shifted(graph: Graph) -> list[Graph]:
     return out
 
 
-def failure_findings(ctx: CheckContext, failures: list[Counterexample]) -> None:
+@dataclass
+class Diagnosis:
+    findings: list[Finding]  # new findings: forward-wrong, fingerprinted defects, mismatches
+    failed: frozenset[str]  # ops blamed by a failure no earlier finding explains
+
+
+def failure_findings(subject: Subject, outcome: EndToEndOutcome, earlier: list[Finding],
+                     rules: RuleOutcome, traversal: TraversalOutcome) -> Diagnosis:
     """Turn counterexamples into findings. A failure an earlier diagnosis explains becomes
     evidence on that finding; one from an uninstrumentable subject is fingerprinted; the rest
     are ``gradient-mismatch``."""
-    gradient = [cx for cx in failures if cx.kind == "gradient"]
-    for cx in failures:
+    findings: list[Finding] = []
+    failed: set[str] = set()
+    gradient = [cx for cx in outcome.failures if cx.kind == "gradient"]
+    for cx in outcome.failures:
         if cx.kind == "forward":
-            ctx.e2e_failed.update(cx.graph.ops_used)
-            evidence = counterexample_evidence(ctx, cx)
+            failed.update(cx.graph.ops_used)
+            evidence = counterexample_evidence(subject, cx)
             ops = sorted(cx.graph.ops_used)
-            ctx.findings.append(Finding("forward-wrong", f"forward values disagree with the oracles in "
-                                        f"`{evidence['case']}`", op=ops[0] if len(ops) == 1 else None,
-                                        evidence=evidence))
-    matches = {id(cx): _fingerprint(ctx, cx) for cx in gradient}
+            findings.append(Finding("forward-wrong", f"forward values disagree with the oracles in "
+                                    f"`{evidence['case']}`", op=ops[0] if len(ops) == 1 else None,
+                                    evidence=evidence))
+    matches = {id(cx): _fingerprint(subject, cx, rules.observed, traversal.observed) for cx in gradient}
     # Parsimony: one traversal defect that reproduces several failures explains all of them,
     # rather than a different op defect for each.
-    traversal = Counter(m for cx in gradient for m in matches[id(cx)] if m.op is None)
-    common = [m for m, n in traversal.most_common() if n >= 2 or n == len(gradient)]
+    common_traversal = Counter(m for cx in gradient for m in matches[id(cx)] if m.op is None)
+    common = [m for m, n in common_traversal.most_common() if n >= 2 or n == len(gradient)]
     for cx in gradient:
-        evidence = counterexample_evidence(ctx, cx)
-        explaining = _explaining(ctx, cx)
+        evidence = counterexample_evidence(subject, cx)
+        all_matches = identify(cx.graph, cx.run.grads or [], cx.expected.grad_tol)
+        explaining = _explaining(earlier + findings, cx, rules.composite, all_matches)
         if explaining is not None:  # backward()'s defect, not these ops': they are not blamed
             explaining.evidence.setdefault("end_to_end", evidence)
             continue
-        ctx.e2e_failed.update([cx.suspect] if cx.suspect else cx.graph.ops_used)
+        failed.update([cx.suspect] if cx.suspect else cx.graph.ops_used)
         found = matches[id(cx)]
         if common and common[0] in found:
             found = [common[0]]
         if len(found) == 1:
-            _add_fingerprinted(ctx, found[0], evidence)
+            new = _fingerprinted(subject, found[0], evidence)
+            if not any((f.code, f.op) == (new.code, new.op) for f in earlier + findings):
+                findings.append(new)
             continue
-        if not found and _inherit_from_primitive(ctx, cx, evidence):
-            continue
-        ops = sorted(cx.graph.ops_used)
-        names = ", ".join(f"`{o}`" for o in ops)
-        message = (f"gradients disagree with the oracles in `{evidence['case']}` (ops: {names}) and no "
-                   "specific defect explains it")
-        if found:
-            message += "; the numbers are consistent with " + " or ".join(
-                f"{m.code}{f' in `{m.op}`' if m.op else ''}" for m in found)
-        location = None
-        if cx.run.error is not None:  # say what raised, and where (a NameError in backward())
-            message += f"; the {cx.run.error.stage or 'backward'} pass raised {cx.run.error}"
-            if cx.run.error.where:
-                location = ctx.session.submission.locate(*cx.run.error.where)
-        ctx.findings.append(Finding("gradient-mismatch", message, op=ops[0] if len(ops) == 1 else None,
-                                    location=location, evidence=evidence))
-    if not ctx.observed_rules:
-        _fold_usual_compositions(ctx)
+        findings.append(_mismatch(subject, cx, evidence, found))
+    return Diagnosis(findings, frozenset(failed))
 
 
-def _inherit_from_primitive(ctx: CheckContext, cx: Counterexample, evidence: dict) -> bool:
-    """An op searched on its own whose numbers match no defect of its own, while a primitive it
-    is usually built from has a fingerprinted defect: the composite's failure is that one (the
-    reference engine treats the composite as a single node, so it cannot reproduce it)."""
-    if ctx.observed_rules or cx.suspect is None:
-        return False
-    for primitive in get_op(cx.suspect).built_from:
-        parent = next((f for f in ctx.findings if f.op == primitive
-                       and f.evidence.get("identified_by") == "fingerprint"), None)
-        if parent is not None:
-            if cx.suspect not in parent.inherited_by:
-                parent.inherited_by.append(cx.suspect)
-                parent.message += (f" `{cx.suspect}` fails too, probably because it is built from "
-                                   f"`{primitive}`.")
-            parent.evidence.setdefault("inherited_cases", []).append(evidence["case"])
-            return True
-    return False
+def _mismatch(subject: Subject, cx: Counterexample, evidence: dict, found: list[Candidate]) -> Finding:
+    ops = sorted(cx.graph.ops_used)
+    names = ", ".join(f"`{o}`" for o in ops)
+    message = (f"gradients disagree with the oracles in `{evidence['case']}` (ops: {names}) and no "
+               "specific defect explains it")
+    if found:
+        message += "; the numbers are consistent with " + " or ".join(
+            f"{m.code}{f' in `{m.op}`' if m.op else ''}" for m in found)
+    location = None
+    if cx.run.error is not None:  # say what raised, and where (a NameError in backward())
+        message += f"; the {cx.run.error.stage or 'backward'} pass raised {cx.run.error}"
+        if cx.run.error.where:
+            location = subject.session.submission.locate(*cx.run.error.where)
+    # searched op by op, the one op not yet verified is the one to blame
+    op = cx.suspect or (ops[0] if len(ops) == 1 else None)
+    return Finding("gradient-mismatch", message, op=op, location=location, evidence=evidence)
 
 
-def _fold_usual_compositions(ctx: CheckContext) -> None:
-    """Without observed structure, a defect shared by an op and a primitive it is usually built
-    from (``neg = a * -1``) is reported once, on the primitive, as probably inherited."""
-    fingerprinted = [f for f in ctx.findings if f.op and f.evidence.get("identified_by") == "fingerprint"]
-    for f in sorted(fingerprinted, key=lambda f: len(get_op(f.op).built_from)):
-        present = {(g.code, g.op): g for g in ctx.findings if g.op}
-        parent = next((present[(f.code, p)] for p in get_op(f.op).built_from if (f.code, p) in present), None)
-        if parent is not None:
-            parent.inherited_by.append(f.op)
-            parent.message += f" `{f.op}` shows the same defect, probably because it is built from `{parent.op}`."
-            ctx.findings.remove(f)
-
-
-_FINGERPRINT_WORDS = {
-    "grad-overwrite": "assigns its inputs' gradients instead of accumulating them (`=` for `+=`)",
-    "missing-chain-factor": "does not multiply by the upstream gradient (`out.grad`)",
-    "grad-not-propagated": "passes no gradient to its inputs",
-    "topo-revisit": "`backward()` processes some node more than once",
-    "topo-order": "`backward()` processes nodes before the nodes that consume them",
-    "grad-seed": "`backward()` does not start from grad = 1 at the output",
-}
-
-
-def _add_fingerprinted(ctx: CheckContext, cand: Candidate, evidence: dict) -> None:
-    for f in ctx.findings:
-        if (f.code, f.op) == (cand.code, cand.op):
-            return
-    what = _FINGERPRINT_WORDS[cand.code]
-    subject = f"`{get_op(cand.op).method}`'s backward " if cand.op else ""
-    message = (f"{subject}{what}: replaying `{evidence['case']}` with exactly this defect reproduces "
-               "your gradients (identified from the numbers; the class exposes no per-node closures "
-               "to observe directly)")
-    location = ctx.method_location(get_op(cand.op).method if cand.op else (ctx.caps.backward or ""))
-    ctx.findings.append(Finding(cand.code, message, op=cand.op, location=location,
-                                evidence=dict(evidence, identified_by="fingerprint")))
+def _fingerprinted(subject: Subject, cand: Candidate, evidence: dict) -> Finding:
+    entry = CATALOGUE[cand.code]
+    what = f"`{get_op(cand.op).method}`'s backward {entry.defect}" if cand.op else f"`backward()` {entry.defect}"
+    message = (f"{what}: replaying `{evidence['case']}` with exactly this defect reproduces your "
+               "gradients (identified from the numbers; the class exposes no per-node closures to "
+               f"observe directly); {entry.fix}")
+    location = subject.method_location(get_op(cand.op).method if cand.op else (subject.caps.backward or ""))
+    return Finding(cand.code, message, op=cand.op, location=location,
+                   evidence=dict(evidence, identified_by="fingerprint"))

@@ -6,23 +6,24 @@ The op's inputs start with non-zero gradients ``g``, its output gets an upstream
 defect: ``u*d`` overwrote, ``g + d`` ignored ``out.grad``, ``g`` passed nothing on.
 
 A defect in a primitive (``mul``) shows again in every op built from it (``neg = a * -1``,
-``truediv = a * b**-1``). The closures each probe ran tell which ops are built from which, so
-the finding is reported once, on the primitive, naming the ops that inherit it.
+``truediv = a * b**-1``). The closures each probe ran tell which ops are built from which; the
+outcome carries them, and ``attribution`` reports the defect once, on the primitive.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from gradcheck.checks import CheckContext
+from gradcheck.checks import Subject, death
 from gradcheck.checks.basics import op_points
-from gradcheck.coverage import record_blocked, record_judged
+from gradcheck.checks.outcomes import ForwardOutcome, Judged, RuleOutcome
 from gradcheck.evidence import drawable
-from gradcheck.findings import Finding
+from gradcheck.findings import CATALOGUE, Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
-from gradcheck.observe import as_number
 from gradcheck.ops import OPS, get_op
 from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.replies import RuleProbe
 from gradcheck.source import grad_statements
 
 PRESET = (0.3, -0.45)  # gradients the inputs already hold
@@ -64,176 +65,130 @@ def _case(graph: Graph) -> dict:
             "input_grads": list(PRESET[: op.arity]), "upstream": UPSTREAM}
 
 
-def local_rule_check(ctx: CheckContext) -> None:
-    caps = ctx.caps
+def local_rule_check(subject: Subject, forward: ForwardOutcome) -> RuleOutcome:
+    """Judge each op's rule, except where its forward value is already wrong; those ops' probes
+    still run (unless the forward hung or died) to learn what they are built from, for
+    attribution, but are not judged."""
+    caps = subject.caps
     if caps.grad_attr is None:
-        ctx.notes.append("local rules: skipped, the values have no gradient")
-        return
+        subject.log.notes.append("local rules: skipped, the values have no gradient")
+        return RuleOutcome()
     if caps.closure_attr is None or caps.inputs_attr is None:
-        ctx.notes.append("local rules: skipped, no per-node backward closure or inputs attribute "
-                         "was found; only end-to-end gradients were checked")
-        return
-    ctx.observed_rules = True
-    verdicts: dict[str, tuple[set[str], dict]] = {}
-    closures: dict[str, set[tuple]] = {}
+        subject.log.notes.append("local rules: skipped, no per-node backward closure or inputs "
+                                 "attribute was found; only end-to-end gradients were checked")
+        return RuleOutcome()
+    outcome = RuleOutcome(observed=True)
+    faulty, died = set(), set()
     for op in OPS:
-        if not caps.ops.get(op.name) or op.name in ctx.faulty_ops:
+        if not caps.ops.get(op.name) or op.name in forward.died:
             continue
-        graphs = op_points(op, count=2)
+        graphs = op_points(op, count=1 if op.name in forward.faulty else 2)
         try:
-            replies = ctx.session.local_rule([_case(g) for g in graphs])
-        except WorkerDied as died:
-            ctx.record_death(died, f"the local rule of `{op.name}`", op=op.name)
+            replies = subject.session.local_rule([_case(g) for g in graphs])
+        except WorkerDied as died_:
+            outcome.findings.append(death(died_, Stage.LOCAL_RULE, f"the local rule of `{op.name}`", op=op.name))
+            faulty.add(op.name)
+            died.add(op.name)
             continue
-        defects, evidence, ran = _judge(ctx, op.name, graphs, replies)
-        closures[op.name] = ran
-        if len(ran) > 1:
-            ctx.composite_ops.add(op.name)
-        if defects:
-            verdicts[op.name] = (defects, evidence)
-    _report(ctx, verdicts, closures)
-
-
-def closures_run(ctx: CheckContext, ops: list[str]) -> dict[str, set[tuple]]:
-    """For each op, the closures its local-rule probe runs: what the op is built from."""
-    out = {}
-    for name in ops:
-        graphs = op_points(get_op(name), count=1)
-        try:
-            replies = ctx.session.local_rule([_case(g) for g in graphs])
-        except WorkerDied:
+        ran = frozenset().union(*(r.closures for r in replies))
+        outcome.closures[op.name] = ran
+        if op.name in forward.faulty:
             continue
-        out[name] = set().union(*(_closure_ids(r) for r in replies))
-    return out
+        verdict = _judge(subject, op.name, graphs, replies)
+        outcome.judged[op.name] = verdict.judged
+        for code in sorted(verdict.defects):
+            finding = _finding(subject, op.name, code, verdict.evidence, ran)
+            if code == OVERWRITE:
+                _demonstrate(subject, finding)
+            outcome.findings.append(finding)
+        if verdict.defects:
+            faulty.add(op.name)
+    outcome.faulty = frozenset(faulty)
+    outcome.died = frozenset(died)
+    return outcome
 
 
-def _closure_ids(reply: dict) -> set[tuple]:
-    """The (qualname, file, line) of each closure a probe reported running."""
-    return {(str(c.get("qualname")), c.get("file"), c.get("line"))
-            for c in reply.get("closures") or [] if isinstance(c, dict)}
+@dataclass
+class _Verdict:
+    defects: set[str]
+    evidence: dict
+    judged: Judged
 
 
-def built_on(closures: dict[str, set[tuple]], primitive: str, op: str) -> bool:
-    """Whether ``op``'s probe ran a strict superset of ``primitive``'s closures, i.e. ``op`` is
-    built from ``primitive`` (``sub = a + (-b)`` runs ``__add__``'s and ``__mul__``'s)."""
-    return primitive != op and bool(closures.get(primitive)) and closures[primitive] < closures.get(op, set())
-
-
-def inherited_sentence(heirs: list[str]) -> str:
-    return " Inherited by " + ", ".join(f"`{h}`" for h in heirs) + "." if heirs else ""
-
-
-def _judge(ctx: CheckContext, name: str, graphs: list[Graph], replies: list[dict]):
+def _judge(subject: Subject, name: str, graphs: list[Graph], replies: list[RuleProbe]) -> _Verdict:
     defects: set[str] = set()
     evidence: dict = {}
-    ran: set[tuple] = set()
     judged = 0  # cases compared with an agreed answer: none at all is no verdict
     for graph, reply in zip(graphs, replies, strict=True):
-        ran |= _closure_ids(reply)
-        expected = ctx.consensus.expected(graph)
+        expected = subject.consensus.expected(graph)
         if expected is None:
             continue
-        error = reply.get("error")
-        if isinstance(error, dict) and error.get("stage") == "setup":
+        error = reply.error
+        if error is not None and error.stage == "setup":
             # Building the op and presetting gradients is what every Value supports (forward
             # already passed): a subject that makes this raise has made its rule impossible to
             # judge, which must not leave the rule looking right.
-            why = (f"the probe could not be set up ({error.get('type')}: "
-                   f"{error.get('message', '')})")
-            ctx.notes.append(f"local rule of {name}: not judged, {why}")
-            record_blocked(ctx, "local rule", name, why)
-            return set(), {}, ran
+            why = f"the probe could not be set up ({error})"
+            subject.log.notes.append(f"local rule of {name}: not judged, {why}")
+            return _Verdict(set(), {}, Judged(0, blocked=why))
         judged += 1
-        if error:
+        if error is not None:
             defects.add(WRONG)
-            evidence.setdefault("error", str(reply["error"].get("type", "")) + ": "
-                                + str(reply["error"].get("message", "")))
+            evidence.setdefault("error", str(error))
             continue
-        grads = reply.get("grads") if isinstance(reply.get("grads"), list) else []
-        arity = get_op(name).arity
-        for i in range(arity):
-            actual = as_number(grads[i]) if i < len(grads) else None
+        for i, actual in enumerate(reply.grads):
             found = classify(actual, PRESET[i], UPSTREAM, expected.grads[i]) - {CORRECT}
             if found and "case" not in evidence:
                 evidence.update({
                     "case": graph.describe(), "input": graph.name(i), "grad_before": PRESET[i],
                     "upstream": UPSTREAM, "local_derivative": expected.grads[i],
                     "expected": PRESET[i] + UPSTREAM * expected.grads[i], "actual": actual,
-                    "snippet": _snippet(ctx, graph, expected),
+                    "snippet": _snippet(subject, graph, expected),
                     "graph": _picture(graph, reply, expected)})
             defects |= found
-    record_judged(ctx, "local rule", name, judged)
-    return defects, evidence, ran
+    return _Verdict(defects, evidence, Judged(judged))
 
 
-def _report(ctx: CheckContext, verdicts: dict, closures: dict) -> None:
-    """One finding per root-cause op and defect; composite ops are listed as inheriting it."""
-    roots = {name: (defects, evidence) for name, (defects, evidence) in verdicts.items()
-             if not any(built_on(closures, p, name) and verdicts[p][0] & defects for p in verdicts)}
-    for name, (defects, evidence) in roots.items():
-        heirs = sorted(n for n in verdicts if built_on(closures, name, n))
-        ctx.faulty_ops.update([name, *heirs])
-        for code in sorted(defects):
-            finding = _finding(ctx, name, code, evidence, closures.get(name, set()), heirs)
-            if code == OVERWRITE:
-                _demonstrate(ctx, finding)
-            ctx.findings.append(finding)
-
-
-def _demonstrate(ctx: CheckContext, finding) -> None:
+def _demonstrate(subject: Subject, finding) -> None:
     """Show an overwrite where learners meet it: one value used twice (``a * a``), back-
     propagated by the subject's own backward() -- or gradcheck's traversal if it has none."""
     op = get_op(finding.op)
     if op.arity != 2:
         return
     graph = Graph((leaf(1.5), apply(op.name, 0, 0)))
-    expected = ctx.consensus.expected(graph)
+    expected = subject.consensus.expected(graph)
     if expected is None:
         return
     try:
-        run = ctx.session.run([graph], use_backward=ctx.caps.backward is not None)[0]
+        run = subject.session.run([graph], use_backward=subject.caps.backward is not None)[0]
     except WorkerDied:
         return
     if run.grads is None or expected.grad_ok(0, run.grads[0]):
         return
     finding.evidence["demo"] = {
-        "case": graph.describe(), "snippet": graph.snippet(ctx.caps.class_name, ctx.caps.backward),
+        "case": graph.describe(), "snippet": graph.snippet(subject.caps.class_name, subject.caps.backward),
         "graph": drawable(graph, run.data, run.grads, expected.values, expected.grads,
                           grad_ok=expected.grad_ok, value_ok=expected.value_ok)}
 
 
-_FIX = {
-    OVERWRITE: "use `+=` so the gradients from every use of a value add up",
-    MISSING_FACTOR: "multiply the local derivative by `out.grad` (the chain rule)",
-    NOT_PROPAGATED: "give the result a `_backward` that adds the local derivative times "
-                    "`out.grad` to each input's grad",
-    WRONG: "check the local derivative formula",
-}
-
-_WHAT = {
-    OVERWRITE: "assigns `{stmt}` instead of accumulating; it loses gradient whenever a value is used twice",
-    MISSING_FACTOR: "does not multiply by the upstream gradient (`out.grad`)",
-    NOT_PROPAGATED: "passes no gradient to its inputs",
-    WRONG: "computes the wrong local derivative",
-}
-
-
-def _finding(ctx, name, code, evidence, ran, heirs) -> Finding:
+def _finding(subject: Subject, name: str, code: str, evidence: dict, ran: frozenset) -> Finding:
     op = get_op(name)
-    location, stmt = _statement(ctx, op, code, ran)
-    what = _WHAT[code].format(stmt=stmt or "grad = ...")
-    message = f"`{op.method}`'s backward {what}; {_FIX[code]}."
+    location, stmt = _statement(subject, op, code, ran)
+    entry = CATALOGUE[code]
     if evidence.get("error"):
         message = f"`{op.method}`'s backward raised {evidence['error']}."
-    message += inherited_sentence(heirs)
-    return Finding(code, message, op=name, location=location, evidence=dict(evidence), inherited_by=heirs)
+    elif code == OVERWRITE and stmt:
+        message = f"`{op.method}`'s backward assigns `{stmt}`: it {entry.defect}; {entry.fix}."
+    else:
+        message = f"`{op.method}`'s backward {entry.defect}; {entry.fix}."
+    return Finding(code, message, op=name, location=location, evidence=dict(evidence))
 
 
-def _statement(ctx: CheckContext, op, code: str, ran: set[tuple]):
+def _statement(subject: Subject, op, code: str, ran: frozenset):
     """The closure's offending line, or the op's method when it sets no closure at all."""
-    caps = ctx.caps
+    caps = subject.caps
     own = [c for c in ran if f".{op.method}." in c[0] and c[1]] or [c for c in ran if c[1]]
-    sub = ctx.session.submission
+    sub = subject.session.submission
     for qualname, file, line in sorted(own, key=lambda c: (c[1], c[2] or 0)):
         source = sub.source_of(file)
         if source is None or line is None:
@@ -244,23 +199,22 @@ def _statement(ctx: CheckContext, op, code: str, ran: set[tuple]):
             return sub.locate(file, pick[0].line), pick[0].text
         if code == NOT_PROPAGATED and "__init__" not in qualname:
             return sub.locate(file, line), None
-    return ctx.method_location(op.method), None
+    return subject.method_location(op.method), None
 
 
-def _picture(graph: Graph, reply: dict, expected) -> dict:
+def _picture(graph: Graph, reply: RuleProbe, expected) -> dict:
     """The op alone: its inputs' gradients after the rule ran, against ``g + u*d``."""
     arity = get_op(graph.nodes[-1].op).arity
-    grads = reply.get("grads") if isinstance(reply.get("grads"), list) else []
-    actual = [as_number(grads[i]) if i < len(grads) else None for i in range(arity)] + [UPSTREAM]
+    actual = [*reply.grads[:arity], UPSTREAM]
     want = [PRESET[i] + UPSTREAM * expected.grads[i] for i in range(arity)] + [UPSTREAM]
-    data = [n.value for n in graph.nodes[:-1]] + [as_number(reply.get("data"))]
+    data = [n.value for n in graph.nodes[:-1]] + [reply.data]
     return drawable(graph, data, actual, expected.values, want,
                     grad_ok=lambda i, v: v is not None and abs(v - want[i]) <= 1e-6 * (1 + abs(want[i])))
 
 
-def _snippet(ctx: CheckContext, graph: Graph, expected) -> str:
+def _snippet(subject: Subject, graph: Graph, expected) -> str:
     """Paste-able code: the op alone, gradients preset, only its own closure run."""
-    caps = ctx.caps
+    caps = subject.caps
     arity = get_op(graph.nodes[-1].op).arity
     names = [graph.name(i) for i in range(arity)]
     lines = [graph.statement(i).replace("{cls}", caps.class_name) for i in range(len(graph.nodes))]

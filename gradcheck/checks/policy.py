@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 
-from gradcheck.checks import CheckContext
+from gradcheck.checks import Subject
 from gradcheck.findings import Finding
 from gradcheck.sandbox import protocol
 from gradcheck.sandbox.client import WorkerDied
@@ -16,39 +16,39 @@ from gradcheck.source import parse_or_none
 FORBIDDEN_IMPORT = protocol.FORBIDDEN_IMPORT  # the guard's kind for a refused library
 
 
-def import_policy_check(ctx: CheckContext) -> None:
-    forbidden = set(ctx.session.limits.forbidden_imports)
+def import_policy_check(subject: Subject) -> list[Finding]:
+    forbidden = set(subject.session.limits.forbidden_imports)
     if not forbidden:
-        return
-    sub = ctx.session.submission
+        return []
+    sub = subject.session.submission
     if sub.module:  # an installed package checked as itself is allowed its own name
         forbidden.discard(sub.module.split(".")[0].split(":")[0])
-    uses = _class_uses(ctx, forbidden)
+    uses = _class_uses(subject, forbidden)
     try:
-        now = {m.split(".")[0] for m in ctx.session.imported_modules()}
+        now = {m.split(".")[0] for m in subject.session.imported_modules()}
     except WorkerDied:
         now = set()
-    before = {m.split(".")[0] for m in ctx.session.modules_after_load}
+    before = {m.split(".")[0] for m in subject.session.modules_after_load}
     # imported (or, under the guard, refused) while its ops and backward ran
-    during_checks = ctx.session.client.tampering[ctx.session.attempts_at_load or 0:]
+    during_checks = subject.session.client.tampering[subject.session.attempts_at_load or 0:]
     refused = {_module_of(a) for a in _refused(during_checks)}
     # the guard refuses forbidden import statements at load, so a forbidden module present after
     # loading came in around it (importlib.import_module raises no audit event)
     lazily = sorted(((now - before) | refused | before) & forbidden)
     names = sorted({name for name, _ in uses} | set(lazily))
     if not names:
-        return
+        return []
     shown = ", ".join(f"`{n}`" for n in names)
     where = uses[0][1] if uses else None
-    ctx.findings.append(Finding(
-        "forbidden-import", f"`{ctx.caps.class_name}` uses {shown} to compute its results; gradients "
+    return [Finding(
+        "forbidden-import", f"`{subject.caps.class_name}` uses {shown} to compute its results; gradients "
         "must come from your own `_backward` code (allowed libraries are set with --allow-import)",
-        location=where, evidence={"libraries": names, "imported_during_checks": lazily}))
+        location=where, evidence={"libraries": names, "imported_during_checks": lazily})]
 
 
-def _class_uses(ctx: CheckContext, forbidden: set[str]) -> list[tuple[str, object]]:
+def _class_uses(subject: Subject, forbidden: set[str]) -> list[tuple[str, object]]:
     """(library, location) for each forbidden library the class body refers to."""
-    sub = ctx.session.submission
+    sub = subject.session.submission
     aliases: dict[str, str] = {}
     found = []
     for unit in sub.units:
@@ -62,7 +62,7 @@ def _class_uses(ctx: CheckContext, forbidden: set[str]) -> list[tuple[str, objec
             elif isinstance(node, ast.ImportFrom) and node.module:
                 for a in node.names:
                     aliases[a.asname or a.name] = node.module.split(".")[0]
-        classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == ctx.caps.class_name]
+        classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == subject.caps.class_name]
         for cls in classes[-1:]:
             for node in ast.walk(cls):
                 lib = None

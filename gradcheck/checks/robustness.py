@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from gradcheck.checks import CheckContext
-from gradcheck.findings import INFO, WARNING, Finding
+from gradcheck.checks import Subject, death
+from gradcheck.findings import CATALOGUE, INFO, WARNING, Finding, Stage
+from gradcheck.ops import get_op
 from gradcheck.sandbox.client import WorkerDied
 
 DEPTH = 3000
@@ -18,47 +19,51 @@ _DIED = "died"  # _recursion_failure's answer when the worker died on the chain
 
 
 def _chain(depth: int) -> list[dict]:
-    """n_i = n_(i-1) + b: a chain ``depth`` deep in which b is used ``depth`` times."""
+    """n_i = n_(i-1) + b: a chain ``depth`` deep in which b is used ``depth`` times (built as
+    wire data directly: a Graph of 3000 nodes would only be converted to this)."""
+    expr = get_op("add").apply_source(["{0}", "{1}"])
     wire = [{"leaf": 0.5}, {"leaf": 0.25}]
-    return wire + [{"op": "add", "expr": "{0} + {1}", "args": [i + 1, 1]} for i in range(depth)]
+    return wire + [{"op": "add", "expr": expr, "args": [i + 1, 1]} for i in range(depth)]
 
 
-def robustness_check(ctx: CheckContext) -> None:
-    caps = ctx.caps
-    if ctx.backward_broken:
-        ctx.notes.append("robustness: skipped, backward() already hung or crashed")
-        return
+def robustness_check(subject: Subject, backward_works: bool) -> list[Finding]:
+    caps = subject.caps
+    if not backward_works:
+        subject.log.notes.append("robustness: skipped, backward() already hung or crashed")
+        return []
     if not caps.ops.get("add") or caps.grad_attr is None:
-        ctx.notes.append("robustness: skipped, needs `+` and gradients")
-        return
-    failed = _recursion_failure(ctx, DEPTH)
+        subject.log.notes.append("robustness: skipped, needs `+` and gradients")
+        return []
+    findings: list[Finding] = []
+    failed = _recursion_failure(subject, DEPTH, findings)
     if failed in (None, _DIED):
-        return
-    at_lecture = _recursion_failure(ctx, LECTURE_DEPTH)
+        return findings
+    at_lecture = _recursion_failure(subject, LECTURE_DEPTH, findings)
     if at_lecture == _DIED:  # recorded as a death; what a lecture-sized graph does is unknown
-        return
+        return findings
     depth, stage = (LECTURE_DEPTH, at_lecture) if at_lecture else (DEPTH, failed)
     if at_lecture:
         reach = f"even a lecture-sized graph (a chain of {LECTURE_DEPTH} additions) fails"
     else:
         reach = (f"graphs as deep as the lecture's training loop ({LECTURE_DEPTH} nodes) work, but "
                  f"a chain of {DEPTH} additions fails")
-    ctx.findings.append(Finding(
+    findings.append(Finding(
         "recursion-limit", f"{reach} in the {stage} pass with RecursionError: the traversal "
-        "recurses once per node; build the topological order with an explicit stack to handle "
-        "deep graphs", severity=WARNING if at_lecture else INFO,
-        location=ctx.method_location(caps.backward) if caps.backward else None,
+        f"recurses once per node; {CATALOGUE['recursion-limit'].fix}",
+        severity=WARNING if at_lecture else INFO,
+        location=subject.method_location(caps.backward) if caps.backward else None,
         evidence={"depth": depth, "stage": stage, "works_at": None if at_lecture else LECTURE_DEPTH}))
+    return findings
 
 
-def _recursion_failure(ctx: CheckContext, depth: int) -> str | None:
+def _recursion_failure(subject: Subject, depth: int, findings: list[Finding]) -> str | None:
     """The pass ("forward" or "backward") in which a chain ``depth`` deep hits RecursionError,
-    None when it does not, ``_DIED`` when the worker died on it."""
-    caps = ctx.caps
+    None when it does not, ``_DIED`` when the worker died on it (a death added to findings)."""
+    caps = subject.caps
     try:
-        run = ctx.session.run([], wire=[_chain(depth)], use_backward=caps.backward is not None)[0]
+        run = subject.session.run([], wire=[_chain(depth)], use_backward=caps.backward is not None)[0]
     except WorkerDied as died:
-        ctx.record_death(died, f"the robustness check (a {depth}-node chain)")
+        findings.append(death(died, Stage.ROBUSTNESS, f"the robustness check (a {depth}-node chain)"))
         return _DIED
     if run.error is not None and run.error.type == "RecursionError":
         return run.error.stage or "backward"

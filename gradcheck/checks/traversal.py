@@ -11,72 +11,85 @@ from __future__ import annotations
 import ast
 from collections import Counter
 
-from gradcheck.checks import CheckContext
+from gradcheck.checks import Subject, death
+from gradcheck.checks.outcomes import TraversalOutcome, TraversalState
 from gradcheck.evidence import drawable
-from gradcheck.findings import Finding
+from gradcheck.findings import Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
+from gradcheck.ops import get_op, in_domain
 from gradcheck.sandbox.client import WorkerDied
 from gradcheck.source import free_globals, function_at, top_level_names
 
 
-def traversal_graphs(binary: list[str], unary: list[str]) -> list[Graph]:
-    """Shapes with shared nodes, diamonds and unequal path lengths over the ops available."""
-    if not binary:
-        if not unary:
-            return []
-        u = unary[0]
-        return [Graph((leaf(0.4), apply(u, 0), apply(u, 1), apply(u, 2)))]
-    p = binary[0]
-    q = binary[1] if len(binary) > 1 else p
-    return [
-        # c used by d and by e: paths of length 1 and 2 from the output
-        Graph((leaf(0.6), leaf(-1.2), apply(q, 0, 1), apply(q, 2, 0), apply(p, 2, 3))),
-        # the same value as both operands, then reused again
-        Graph((leaf(0.7), leaf(0.9), apply(p, 0, 1), apply(q, 2, 2), apply(p, 3, 2))),
-        # a longer chain with a skip connection
-        Graph((leaf(1.1), leaf(-0.8), apply(q, 0, 1), apply(p, 2, 0), apply(q, 3, 1),
-               apply(p, 4, 2))),
-    ]
+def traversal_graphs(usable: list[str]) -> list[Graph]:
+    """Shapes with shared nodes, diamonds and unequal path lengths, over the first usable ops by
+    rank (the op table's: primitives first) for which every node stays inside its domain."""
+    ranked = sorted((get_op(name) for name in usable), key=lambda op: op.rank)
+    binary = [op.name for op in ranked if op.arity == 2 and not op.takes_constant]
+    unary = [op.name for op in ranked if op.arity == 1 and not op.takes_constant]
+    if binary:
+        p = binary[0]
+        q = binary[1] if len(binary) > 1 else p
+        shapes = [
+            # c used by d and by e: paths of length 1 and 2 from the output
+            Graph((leaf(0.6), leaf(-1.2), apply(q, 0, 1), apply(q, 2, 0), apply(p, 2, 3))),
+            # the same value as both operands, then reused again
+            Graph((leaf(0.7), leaf(0.9), apply(p, 0, 1), apply(q, 2, 2), apply(p, 3, 2))),
+            # a longer chain with a skip connection
+            Graph((leaf(1.1), leaf(-0.8), apply(q, 0, 1), apply(p, 2, 0), apply(q, 3, 1),
+                   apply(p, 4, 2))),
+        ]
+        return [g for g in shapes if _in_domain(g)]
+    for u in unary:
+        chain = Graph((leaf(0.4), apply(u, 0), apply(u, 1), apply(u, 2)))
+        if _in_domain(chain):
+            return [chain]
+    return []
 
 
-def traversal_check(ctx: CheckContext) -> None:
-    caps = ctx.caps
-    if caps.backward is None or caps.grad_attr is None:
-        ctx.notes.append("traversal: skipped, there is no backward() to observe")
-        return
-    if caps.closure_attr is None or caps.inputs_attr is None:
-        ctx.notes.append("traversal: skipped, nodes expose no closure/inputs to instrument")
-        return
-    # Call order does not depend on whether an op's own rule is right, so any op that builds
-    # will do -- except one whose forward already failed.
-    usable = [o for o in caps.supported_ops if o not in ctx.forward_faulty]
-    binary = [o for o in ("add", "mul", "sub", "truediv") if o in usable]
-    unary = [o for o in ("tanh", "neg", "exp", "sigmoid") if o in usable]
-    graphs = traversal_graphs(binary, unary)
-    if not graphs:
-        ctx.notes.append("traversal: skipped, no op without its own defect to build graphs from")
-        return
+def _in_domain(graph: Graph) -> bool:
     try:
-        runs = ctx.session.run(graphs, instrument=True)
+        values = graph.float_values()
+    except (ArithmeticError, ValueError, TypeError):
+        return False
+    return all(n.is_leaf or in_domain(get_op(n.op), [values[a] for a in n.args], n.k) for n in graph.nodes)
+
+
+def traversal_check(subject: Subject, avoid: frozenset[str]) -> TraversalOutcome:
+    """``avoid``: ops whose forward is wrong or whose rule hung or died -- call order does not
+    depend on whether an op's own rule is right, so any other op that builds will do."""
+    caps = subject.caps
+    if caps.backward is None or caps.grad_attr is None:
+        subject.log.notes.append("traversal: skipped, there is no backward() to observe")
+        return TraversalOutcome(TraversalState.ABSENT)
+    if caps.closure_attr is None or caps.inputs_attr is None:
+        subject.log.notes.append("traversal: skipped, nodes expose no closure/inputs to instrument")
+        return TraversalOutcome(TraversalState.UNOBSERVED)
+    graphs = traversal_graphs([o for o in caps.supported_ops if o not in avoid])
+    if not graphs:
+        subject.log.notes.append("traversal: skipped, no op without its own defect to build graphs from")
+        return TraversalOutcome(TraversalState.UNOBSERVED)
+    try:
+        runs = subject.session.run(graphs, instrument=True)
     except WorkerDied as died:
-        ctx.record_death(died, f"the traversal check (calling `{caps.backward}()`)")
-        return
-    ctx.observed_traversal = any(run.calls for run in runs) or all(run.inputs for run in runs)
-    if not ctx.observed_traversal:
-        ctx.notes.append("traversal: no closure call could be observed (read-only attributes?)")
-        return
+        return TraversalOutcome(TraversalState.BROKEN, [death(
+            died, Stage.TRAVERSAL, f"the traversal check (calling `{caps.backward}()`)")])
+    if not (any(run.calls for run in runs) or all(run.inputs for run in runs)):
+        subject.log.notes.append("traversal: no closure call could be observed (read-only attributes?)")
+        return TraversalOutcome(TraversalState.UNOBSERVED)
     seen: dict[str, Finding] = {}
     for graph, run in zip(graphs, runs, strict=True):
-        for finding in _judge(ctx, graph, run):
+        for finding in _judge(subject, graph, run):
             seen.setdefault(finding.code, finding)
-    ctx.findings.extend(seen.values())
+    findings = list(seen.values())
+    return TraversalOutcome(TraversalState.DEFECTIVE if findings else TraversalState.CORRECT, findings)
 
 
-def _judge(ctx: CheckContext, graph: Graph, run) -> list[Finding]:
-    caps = ctx.caps
-    where = ctx.method_location(caps.backward)
+def _judge(subject: Subject, graph: Graph, run) -> list[Finding]:
+    caps = subject.caps
+    where = subject.method_location(caps.backward)
     evidence = {"case": graph.describe(), "snippet": graph.snippet(caps.class_name, caps.backward)}
-    expected = ctx.consensus.expected(graph)
+    expected = subject.consensus.expected(graph)
     if expected is not None:
         evidence["graph"] = drawable(graph, run.data, run.grads, expected.values, expected.grads,
                                      grad_ok=expected.grad_ok, value_ok=expected.value_ok)
@@ -88,13 +101,13 @@ def _judge(ctx: CheckContext, graph: Graph, run) -> list[Finding]:
     names = _subject_names(graph, run)
     findings = []
     if run.error is not None:
-        hint = _globals_hint(ctx)
+        hint = _globals_hint(subject)
         findings.append(Finding("topo-incomplete", f"`{caps.backward}()` raised {run.error}{hint}",
                                 location=where, evidence=evidence))
         return findings
     never = [i for i in interior if counts[i] == 0]
     if never and len(never) == len(interior):
-        hint = _globals_hint(ctx)
+        hint = _globals_hint(subject)
         findings.append(Finding("topo-incomplete", f"`{caps.backward}()` on the output ran none of the "
                                 f"graph's `{caps.closure_attr}` closures{hint}", location=where,
                                 evidence=evidence))
@@ -107,7 +120,7 @@ def _judge(ctx: CheckContext, graph: Graph, run) -> list[Finding]:
     if again:
         findings.append(Finding("topo-revisit", f"`{caps.backward}()` ran the `{caps.closure_attr}` of "
                                 f"{_list(names, again)} {max(counts[i] for i in again)} times; a node used by "
-                                f"several others must be visited once{_visited_hint(ctx)}",
+                                f"several others must be visited once{_visited_hint(subject)}",
                                 location=where, evidence=evidence))
     # With revisits, what decides the final gradients is each node's *last* run; otherwise the
     # first. A node whose decisive run precedes a consumer's passed on an incomplete gradient.
@@ -151,18 +164,18 @@ def _list(names: dict[int, str], nodes: list[int]) -> str:
     return ", ".join(shown[:3])
 
 
-def _backward_source(ctx: CheckContext):
-    entry = ctx.caps.methods.get(ctx.caps.backward)
+def _backward_source(subject: Subject):
+    entry = subject.caps.methods.get(subject.caps.backward)
     if not entry:
         return None, None
-    return ctx.session.submission.source_of(entry["file"]), entry["line"]
+    return subject.session.submission.source_of(entry["file"]), entry["line"]
 
 
-def _globals_hint(ctx: CheckContext) -> str:
-    source, line = _backward_source(ctx)
+def _globals_hint(subject: Subject) -> str:
+    source, line = _backward_source(subject)
     if not source:
         return ""
-    defined = _names_defined_anywhere(ctx)
+    defined = _names_defined_anywhere(subject)
     used = [n for n in free_globals(source, line) if n not in defined]
     if not used:
         return ""
@@ -171,10 +184,10 @@ def _globals_hint(ctx: CheckContext) -> str:
             "build the topological order from `self`, the value backward() was called on")
 
 
-def _names_defined_anywhere(ctx: CheckContext) -> set[str]:
+def _names_defined_anywhere(subject: Subject) -> set[str]:
     """Functions, classes and imports defined at the top of any unit (they are not data)."""
     names = set()
-    for unit in ctx.session.submission.units:
+    for unit in subject.session.submission.units:
         try:
             names |= top_level_names(unit.code)
         except SyntaxError:
@@ -182,8 +195,8 @@ def _names_defined_anywhere(ctx: CheckContext) -> set[str]:
     return names
 
 
-def _visited_hint(ctx: CheckContext) -> str:
-    source, line = _backward_source(ctx)
+def _visited_hint(subject: Subject) -> str:
+    source, line = _backward_source(subject)
     if not source:
         return ""
     fn = function_at(source, line)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from gradcheck.checks.outcomes import TraversalState
 from gradcheck.coverage import ABSENT, FAIL, NOT_JUDGED, PASS, UNOBSERVABLE
 from gradcheck.errors import UsageError
 from gradcheck.findings import CATALOGUE, TRAVERSAL_CODES
@@ -29,7 +30,7 @@ from gradcheck.result import Result
 
 BUILT_IN = ("part1", "full")
 _CHECK_KEYS = {"forward": "forward", "local_rule": "local rule", "end_to_end": "end-to-end"}
-_TRAVERSAL_CODES = TRAVERSAL_CODES | {"no-backward", "no-grad"}  # what costs the traversal item
+_TRAVERSAL_ITEM_CODES = TRAVERSAL_CODES | {"no-backward", "no-grad"}  # named when it is lost
 _TOP_KEYS = {"name", "required_ops", "optional_ops", "points", "deductions"}
 
 
@@ -77,13 +78,8 @@ class Rubric:
                     items.append(Item(f"{op}: {label}", worth if earned else 0, worth, why))
         worth = self.points.get("traversal", 0)
         if worth:
-            broken = sorted({f.code for f in result.findings if f.code in _TRAVERSAL_CODES}
-                            | {f.code for f in result.findings if f.code in ("timeout", "crash")
-                               and "backward()" in str(f.evidence.get("while", ""))})
-            loaded = bool(result.coverage)
-            ok = loaded and not broken
-            why = ", ".join(broken) if broken else ("" if loaded else "the submission did not load")
-            items.append(Item("traversal", worth if ok else 0, worth, why))
+            earned, why = _traversal_earned(result)
+            items.append(Item("traversal", worth if earned else 0, worth, why))
         total = sum(i.score for i in items)
         maximum = sum(i.max_score for i in items)
         applied = []
@@ -99,6 +95,19 @@ class Rubric:
             total = maximum - cap
             applied.append(f"verdict {result.verdict} (findings no item scores): {cap:g}")
         return Score(items=items, total=round(max(total, 0.0), 6), max_score=maximum, deductions=applied)
+
+
+def _traversal_earned(result: Result) -> tuple[bool, str]:
+    """From the typed traversal state (see ``checks.outcomes.TraversalState``): earned when the
+    walk was observed to be right, or could not be observed and nothing in the numbers is
+    against it -- never from how a finding's message is worded."""
+    state = result.traversal
+    if not result.coverage:
+        return False, "the submission did not load"
+    if state in (TraversalState.CORRECT, TraversalState.UNOBSERVED):
+        return True, ""
+    codes = sorted({f.code for f in result.findings if f.code in _TRAVERSAL_ITEM_CODES})
+    return False, ", ".join(codes) if codes else f"backward(): {state or 'not judged'}"
 
 
 def _earned(row, label: str) -> tuple[bool, str]:

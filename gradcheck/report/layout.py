@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from gradcheck.ops import OPS_BY_NAME
+
 RECORD_W, RECORD_H = 300, 46
 OP_R = 18
 COL_W_VALUE, COL_W_OP = RECORD_W + 40, 2 * OP_R + 50
@@ -32,15 +34,11 @@ class Picture:
     edges: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
-_SYMBOL = {"add": "+", "radd": "+", "sub": "-", "rsub": "-", "mul": "*", "rmul": "*", "neg": "neg",
-           "truediv": "/", "rtruediv": "/", "pow": "**", "exp": "exp", "log": "log", "tanh": "tanh",
-           "relu": "relu", "sigmoid": "σ"}
-
-
 def op_label(node: dict) -> str:
-    label = _SYMBOL.get(node["op"], node["op"])
-    if node.get("k") is not None and node["op"] == "pow":
-        label += f"{node['k']:g}"
+    op = OPS_BY_NAME.get(node["op"])
+    label = op.label if op else str(node["op"])
+    if node.get("k") is not None and op is not None and op.expr.startswith("{0}"):
+        label += f"{node['k']:g}"  # a constant on the right: x ** 2 (on the left it is an operand)
     return label
 
 

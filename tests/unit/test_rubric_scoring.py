@@ -6,6 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gradcheck.checks.outcomes import (
+    EndToEndOutcome,
+    ForwardOutcome,
+    Judged,
+    RuleOutcome,
+    TraversalState,
+)
 from gradcheck.coverage import (
     ABSENT,
     CHECKS,
@@ -16,8 +23,6 @@ from gradcheck.coverage import (
     STATES,
     UNOBSERVABLE,
     op_matrix,
-    record_blocked,
-    record_judged,
 )
 from gradcheck.findings import CATALOGUE, ERROR, Finding
 from gradcheck.grading.rubric import load_rubric
@@ -28,19 +33,21 @@ PART1 = load_rubric("part1")
 FULL = load_rubric("full")
 
 
-def context(**overrides):
-    """What op_matrix reads of a CheckContext: add, mul and tanh implemented and observed."""
-    caps = SimpleNamespace(ops={"add": True, "mul": True, "tanh": True}, grad_attr="grad")
-    ctx = SimpleNamespace(caps=caps, findings=[], forward_faulty=set(), faulty_ops=set(),
-                          observed_rules=True, e2e_tested={"add", "mul", "tanh"}, e2e_failed=set(),
-                          stats={})
-    for key, value in overrides.items():
-        setattr(ctx, key, value)
-    return ctx
+IMPLEMENTED = ("add", "mul", "tanh")
 
 
-def result_with(coverage, findings=()):
-    return Result(subject="s", coverage=coverage, findings=list(findings))
+def matrix_of(rules_judged=None, observed=True, grad_attr="grad"):
+    """op_matrix over add, mul and tanh, implemented, every forward and end-to-end case judged;
+    the local-rule outcome as given."""
+    caps = SimpleNamespace(ops=dict.fromkeys(IMPLEMENTED, True), grad_attr=grad_attr)
+    forward = ForwardOutcome(judged={op: Judged(3) for op in IMPLEMENTED})
+    rules = RuleOutcome(observed=observed, judged=rules_judged or {})
+    e2e = EndToEndOutcome(tested=frozenset(IMPLEMENTED), judged=dict.fromkeys(IMPLEMENTED, 40))
+    return op_matrix(caps, [], forward, rules, e2e, frozenset())
+
+
+def result_with(coverage, findings=(), traversal=TraversalState.CORRECT):
+    return Result(subject="s", coverage=coverage, findings=list(findings), traversal=traversal)
 
 
 def all_pass():
@@ -48,11 +55,8 @@ def all_pass():
 
 
 def test_a_judged_rule_passes_and_a_sabotaged_one_fails_with_its_reason():
-    ctx = context()
-    record_judged(ctx, "local rule", "add", 2)
-    record_blocked(ctx, "local rule", "mul", "the probe could not be set up (AttributeError: no)")
-    record_judged(ctx, "local rule", "tanh", 0)
-    matrix = op_matrix(ctx)
+    matrix = matrix_of({"add": Judged(2), "tanh": Judged(0),
+                        "mul": Judged(0, blocked="the probe could not be set up (AttributeError: no)")})
     assert matrix["add"]["local rule"] == (PASS, "")
     state, why = matrix["mul"]["local rule"]
     assert state == FAIL and "AttributeError" in why
@@ -60,17 +64,35 @@ def test_a_judged_rule_passes_and_a_sabotaged_one_fails_with_its_reason():
 
 
 def test_a_rule_nobody_recorded_is_not_judged():
-    matrix = op_matrix(context())
-    assert {matrix[op]["local rule"][0] for op in ("add", "mul", "tanh")} == {NOT_JUDGED}
+    matrix = matrix_of()
+    assert {matrix[op]["local rule"][0] for op in IMPLEMENTED} == {NOT_JUDGED}
+
+
+def test_forward_and_end_to_end_without_a_judged_case_are_not_judged():
+    """Every case discarded by the oracles is no comparison: never a pass."""
+    caps = SimpleNamespace(ops={"add": True}, grad_attr="grad")
+    matrix = op_matrix(caps, [], ForwardOutcome(judged={"add": Judged(0)}), RuleOutcome(),
+                       EndToEndOutcome(tested=frozenset({"add"}), judged={}), frozenset())
+    assert matrix["add"]["forward"][0] == NOT_JUDGED
+    assert matrix["add"]["end-to-end"][0] == NOT_JUDGED
+    judged = op_matrix(caps, [], ForwardOutcome(judged={"add": Judged(1)}), RuleOutcome(),
+                       EndToEndOutcome(tested=frozenset({"add"}), judged={"add": 1}), frozenset())
+    assert judged["add"]["forward"][0] == PASS and judged["add"]["end-to-end"][0] == PASS
 
 
 def test_legitimate_skips_have_their_own_states():
-    matrix = op_matrix(context(observed_rules=False))
+    matrix = matrix_of(observed=False)
     assert matrix["add"]["local rule"][0] == UNOBSERVABLE
     assert matrix["exp"] == {c: (ABSENT, "not implemented") for c in CHECKS}
-    no_grad = context()
-    no_grad.caps.grad_attr = None
-    assert op_matrix(no_grad)["add"]["end-to-end"][0] == SKIP
+    assert matrix_of(grad_attr=None)["add"]["end-to-end"][0] == SKIP
+
+
+@pytest.mark.parametrize("state", list(TraversalState))
+def test_the_traversal_item_is_earned_only_by_a_walk_that_is_right_or_unobservable(state):
+    score = PART1.score(result_with(all_pass(), traversal=state))
+    item = next(i for i in score.items if i.name == "traversal")
+    earned = state in (TraversalState.CORRECT, TraversalState.UNOBSERVED)
+    assert (item.score == item.max_score) is earned
 
 
 def test_a_sabotaged_rule_costs_its_item_even_when_end_to_end_passes():
@@ -105,7 +127,7 @@ def test_an_absent_required_op_costs_and_an_absent_optional_op_does_not():
     assert not any(i.name.startswith("tanh:") for i in optional.score(result_with(coverage)).items)
 
 
-ERROR_CODES = sorted(code for code, (severity, _) in CATALOGUE.items() if severity == ERROR)
+ERROR_CODES = sorted(code for code, entry in CATALOGUE.items() if entry.severity == ERROR)
 
 
 @pytest.mark.parametrize("code", ERROR_CODES)
@@ -122,7 +144,8 @@ def test_a_fail_verdict_never_carries_full_marks(code):
 
 
 def test_a_harness_error_carries_no_marks_either():
-    result = Result(subject="s", coverage=all_pass(), harness_error="gradcheck broke")
+    result = Result(subject="s", coverage=all_pass(), harness_error="gradcheck broke",
+                    traversal=TraversalState.CORRECT)
     score = PART1.score(result)
     assert score.total < score.max_score
 

@@ -1,4 +1,4 @@
-"""Validated observations: the worker's raw JSON turned into typed values the checks may use.
+"""Validated replies: the worker's raw JSON turned into typed values the checks may use.
 
 Anything malformed (a grad that is a string, a list where a number belongs, NaN where the
 worker should have said "error") is recorded as the subject's problem, never trusted.
@@ -86,3 +86,28 @@ class GraphRun:
 
 def finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
+
+
+ClosureId = tuple[str, str | None, int | None]  # (qualname, file, line) of a closure that ran
+
+
+@dataclass(frozen=True)
+class RuleProbe:
+    """One local-rule probe: the op applied to fresh values, their gradients preset, the output's
+    upstream gradient set, and only the op's own closures run."""
+
+    data: float | None  # the output's data
+    grads: tuple[float | None, ...]  # each input's gradient afterwards
+    closures: frozenset[ClosureId]  # what ran: the op's own closure, or those of its parts
+    error: SubjectError | None = None  # stage "setup": the probe could not even be built
+
+    @classmethod
+    def parse(cls, raw, arity: int) -> RuleProbe:
+        if not isinstance(raw, dict):
+            return cls(None, (None,) * arity, frozenset(), SubjectError("MalformedReply", "no result"))
+        closures = frozenset(
+            (str(c.get("qualname"))[:200], c.get("file") if isinstance(c.get("file"), str) else None,
+             c.get("line") if isinstance(c.get("line"), int) and not isinstance(c.get("line"), bool) else None)
+            for c in raw.get("closures") or [] if isinstance(c, dict))
+        error = SubjectError.parse(raw["error"]) if raw.get("error") is not None else None
+        return cls(as_number(raw.get("data")), tuple(number_list(raw.get("grads"), arity)), closures, error)

@@ -1,0 +1,107 @@
+"""Report a defect once, on the op that has it: root-cause attribution across every check.
+
+A defect in a primitive (``mul``) shows again in each op built from it (``neg = a * -1``,
+``truediv = a * b**-1``): as the same wrong rule, the same wrong forward value, the same crash,
+or a generated case that fails. Whichever check saw it, the finding is kept on the primitive and
+the ops that show it through the primitive are listed in its ``inherited_by``.
+
+What is built from what comes from observation where possible -- the closures each op's
+local-rule probe ran (``sub`` runs ``__add__``'s and ``__neg__``'s) -- and otherwise from the op
+table's usual compositions (``Op.built_from``), where only a defect identified from the numbers
+(fingerprinted) is folded, and said to be probable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gradcheck.findings import DEATH_CODES, ERROR, RULE_CODES, Finding
+from gradcheck.ops import get_op
+
+# Codes folded into the same code on a primitive: each is a property of an op's own code,
+# which an op built from the primitive runs too.
+SAME_CODE = frozenset({"forward-wrong", *RULE_CODES, *DEATH_CODES})
+# A generated case failing for an op built from a faulty primitive is that primitive's defect.
+ANY_CODE = frozenset({"gradient-mismatch"})
+
+
+@dataclass(frozen=True)
+class Composition:
+    """Which ops are built from which.
+
+    observed: ``closures`` maps each op to the closures its probe ran; ``op`` is built from
+    ``primitive`` when it ran a strict superset of the primitive's. Unobserved: the op table's
+    usual compositions stand in."""
+
+    observed: bool
+    closures: Mapping[str, frozenset] = field(default_factory=dict)
+
+    def built_on(self, primitive: str, op: str) -> bool:
+        if primitive == op:
+            return False
+        if self.observed:
+            base = self.closures.get(primitive)
+            return bool(base) and base < self.closures.get(op, frozenset())
+        return primitive in get_op(op).built_from
+
+
+def _foldable(f: Finding, composition: Composition) -> bool:
+    if f.op is None or f.severity != ERROR or f.code not in SAME_CODE | ANY_CODE:
+        return False
+    # Without observed structure only a defect identified from the numbers is attributed to a
+    # usual composition; a forward value or a crash says nothing about how the op is built.
+    return composition.observed or f.code in ANY_CODE or f.evidence.get("identified_by") == "fingerprint"
+
+
+def _parent_fits(parent: Finding, heir: Finding, composition: Composition) -> bool:
+    if not composition.observed and parent.evidence.get("identified_by") != "fingerprint":
+        return False
+    return parent.code == heir.code or heir.code in ANY_CODE
+
+
+def attribute(findings: list[Finding], composition: Composition) -> list[Finding]:
+    """The findings with every inherited defect folded into its root cause(s): an op's finding
+    disappears when an op it is built from has a finding that explains it, and is listed in
+    that finding's ``inherited_by`` (in every such root, when it is built from several)."""
+    candidates = [f for f in findings if _foldable(f, composition)]
+
+    def parents(f: Finding) -> list[Finding]:
+        return [p for p in candidates if p is not f and composition.built_on(p.op, f.op)
+                and _parent_fits(p, f, composition)]
+
+    # A root inherits from nothing; heirs attach to roots only (``sub`` to ``add``, never to
+    # ``neg``, which itself inherits from ``mul``) -- but a heir of a heir still folds.
+    folded: dict[int, list[Finding]] = {}
+    for f in candidates:
+        found = parents(f)
+        roots = [p for p in found if not parents(p)]
+        if found:
+            folded[id(f)] = roots or found
+    kept = []
+    for f in findings:
+        into = folded.get(id(f))
+        if into is None:
+            kept.append(f)
+            continue
+        for parent in into:
+            if f.op not in parent.inherited_by:
+                parent.inherited_by.append(f.op)
+            if f.code in ANY_CODE and f.evidence.get("case"):
+                parent.evidence.setdefault("inherited_cases", []).append(f.evidence["case"])
+    for f in kept:
+        if f.inherited_by:
+            f.inherited_by.sort()
+            f.message += inherited_sentence(f.inherited_by, probable=not composition.observed)
+    return kept
+
+
+def inherited_sentence(heirs: list[str], probable: bool = False) -> str:
+    """The one wording for inheritance, appended to the root finding's message."""
+    if not heirs:
+        return ""
+    names = ", ".join(f"`{h}`" for h in heirs)
+    if probable:
+        return f" Probably inherited by {names} (usually built from this op; their gradients fail the same way)."
+    return f" Inherited by {names}."
+

@@ -1,0 +1,219 @@
+"""The judgement layer without a worker: attribution, traversal state, deaths, what explains an
+end-to-end failure, the catalogue, reply validation -- each decision from typed values."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from gradcheck.checks import Log, merge_deaths
+from gradcheck.checks.attribution import Composition, attribute
+from gradcheck.checks.end_to_end import Counterexample, compare, failure_findings
+from gradcheck.checks.outcomes import (
+    EndToEndOutcome,
+    RuleOutcome,
+    TraversalOutcome,
+    TraversalState,
+)
+from gradcheck.findings import (
+    CATALOGUE,
+    GROUP_ORDER,
+    GROUPS,
+    RULE_CODES,
+    TRAVERSAL_CODES,
+    Finding,
+    Stage,
+)
+from gradcheck.fingerprint import Candidate, simulate
+from gradcheck.graph import Graph, apply, leaf
+from gradcheck.runner import final_traversal_state
+from gradcheck.sandbox.replies import GraphRun, RuleProbe
+from gradcheck.source import newer_syntax
+
+# Closures as a local-rule probe reports them: mul's own; neg and truediv run mul's plus their own.
+MUL = ("Value.__mul__.<locals>._backward", "/submission/v.py", 20)
+ADD = ("Value.__add__.<locals>._backward", "/submission/v.py", 10)
+POW = ("Value.__pow__.<locals>._backward", "/submission/v.py", 30)
+OBSERVED = Composition(observed=True, closures={
+    "add": frozenset({ADD}), "mul": frozenset({MUL}), "pow": frozenset({POW}),
+    "neg": frozenset({MUL}) | {("Value.__neg__", "/submission/v.py", 40)},
+    "truediv": frozenset({MUL, POW}), "sub": frozenset({ADD, MUL})})
+
+
+def f(code, op=None, **evidence):
+    return Finding(code, f"{code} in {op}", op=op, evidence=evidence)
+
+
+# -- attribution ---------------------------------------------------------------------------------
+def test_a_composite_op_s_finding_folds_into_its_primitive_once():
+    found = attribute([f("grad-overwrite", "mul"), f("grad-overwrite", "truediv"),
+                       f("grad-overwrite", "sub")], OBSERVED)
+    assert [(x.code, x.op) for x in found] == [("grad-overwrite", "mul")]
+    assert found[0].inherited_by == ["sub", "truediv"]
+    assert found[0].message.endswith("Inherited by `sub`, `truediv`.")
+
+
+@pytest.mark.parametrize("code", ["forward-wrong", "grad-not-propagated", "wrong-derivative", "crash"])
+def test_every_family_is_attributed_the_same_way(code):
+    found = attribute([f(code, "mul"), f(code, "neg")], OBSERVED)
+    assert [(x.code, x.op, x.inherited_by) for x in found] == [(code, "mul", ["neg"])]
+
+
+def test_a_second_defect_of_the_composite_itself_stays_its_own():
+    found = attribute([f("grad-overwrite", "mul"), f("grad-overwrite", "truediv"),
+                       f("missing-chain-factor", "truediv")], OBSERVED)
+    assert sorted((x.code, x.op) for x in found) == [("grad-overwrite", "mul"),
+                                                      ("missing-chain-factor", "truediv")]
+
+
+def test_a_failing_case_of_a_composite_is_its_primitive_s_defect():
+    found = attribute([f("wrong-derivative", "pow"), f("gradient-mismatch", "truediv", case="x / y")],
+                      OBSERVED)
+    assert [(x.code, x.op) for x in found] == [("wrong-derivative", "pow")]
+    assert found[0].evidence["inherited_cases"] == ["x / y"]
+
+
+def test_an_op_built_from_two_faulty_primitives_is_listed_under_both():
+    found = attribute([f("grad-overwrite", "add"), f("grad-overwrite", "mul"), f("grad-overwrite", "sub")],
+                      OBSERVED)
+    assert {x.op: x.inherited_by for x in found} == {"add": ["sub"], "mul": ["sub"]}
+
+
+def test_unrelated_ops_are_not_folded():
+    found = attribute([f("grad-overwrite", "add"), f("grad-overwrite", "pow")], OBSERVED)
+    assert sorted(x.op for x in found) == ["add", "pow"] and not any(x.inherited_by for x in found)
+
+
+def test_without_observed_structure_only_fingerprinted_defects_follow_usual_compositions():
+    unobserved = Composition(observed=False)
+    plain = attribute([f("forward-wrong", "mul"), f("forward-wrong", "neg")], unobserved)
+    assert sorted(x.op for x in plain) == ["mul", "neg"]
+    printed = attribute([f("missing-chain-factor", "mul", identified_by="fingerprint"),
+                         f("missing-chain-factor", "neg", identified_by="fingerprint")], unobserved)
+    assert [(x.op, x.inherited_by) for x in printed] == [("mul", ["neg"])]
+    assert "Probably inherited by `neg`" in printed[0].message
+
+
+# -- deaths and the traversal state --------------------------------------------------------------
+def death_at(stage, code="timeout", op=None):
+    return Finding(code, "hung", op=op, evidence={"while": str(stage)}, stage=stage)
+
+
+def test_a_death_is_reported_once_per_kind_and_op_with_where_else_it_happened():
+    merged = merge_deaths([death_at(Stage.TRAVERSAL), death_at(Stage.ROBUSTNESS),
+                           death_at(Stage.FORWARD, op="mul")])
+    assert [(x.code, x.op, x.stage) for x in merged] == [("timeout", None, Stage.TRAVERSAL),
+                                                          ("timeout", "mul", Stage.FORWARD)]
+    assert merged[0].evidence["also_while"] == ["robustness"]
+
+
+@pytest.mark.parametrize("state, findings, expected", [
+    (TraversalState.BROKEN, [], TraversalState.BROKEN),
+    (TraversalState.CORRECT, [], TraversalState.CORRECT),
+    (TraversalState.UNOBSERVED, [], TraversalState.UNOBSERVED),
+    (TraversalState.UNOBSERVED, [f("topo-revisit", identified_by="fingerprint")], TraversalState.DEFECTIVE),
+    (TraversalState.CORRECT, [f("grad-seed")], TraversalState.DEFECTIVE),  # from the capability probe
+    (TraversalState.ABSENT, [f("no-backward")], TraversalState.ABSENT),
+    (TraversalState.NOT_RUN, [f("topo-order")], TraversalState.NOT_RUN),
+])
+def test_the_final_traversal_state(state, findings, expected):
+    assert final_traversal_state(TraversalOutcome(state), findings) == expected
+
+
+def test_a_hung_backward_is_a_broken_traversal_whatever_its_name():
+    outcome = TraversalOutcome(TraversalState.BROKEN, [death_at(Stage.TRAVERSAL)])
+    assert not outcome.backward_works and not outcome.observed
+
+
+# -- what explains an end-to-end failure -----------------------------------------------------------
+class FakeSession:
+    """A subject computed by gradcheck's reference engine with the given defects injected."""
+
+    def __init__(self, defect: Candidate):
+        self.defect = defect
+
+    def run(self, graphs, **_):
+        return [GraphRun(data=g.float_values(), grads=simulate(g, self.defect)) for g in graphs]
+
+
+def opaque_subject(defect, consensus):
+    caps = SimpleNamespace(class_name="Value", backward="backward", methods={})
+    return SimpleNamespace(session=FakeSession(defect), consensus=consensus, caps=caps, log=Log(),
+                           method_location=lambda method: None)
+
+
+def test_two_independent_defects_in_an_opaque_subject_are_both_named(consensus):
+    """A fingerprinted traversal defect explains a failure only when it reproduces its numbers:
+    it must not absorb a failure that another defect (mul's missing out.grad) caused."""
+    graph = Graph((leaf(0.7), leaf(-1.3), leaf(1.9), apply("mul", 0, 1), apply("mul", 3, 2)))
+    subject = opaque_subject(Candidate("missing-chain-factor", "mul"), consensus)
+    expected = consensus.expected(graph)
+    run = subject.session.run([graph])[0]
+    kind, bad = compare(graph, run, expected, grads=True)
+    cx = Counterexample(graph, run, expected, kind, bad, suspect="mul")
+    earlier = [Finding("topo-order", "fingerprinted earlier", evidence={"identified_by": "fingerprint"})]
+    diagnosis = failure_findings(subject, EndToEndOutcome(failures=[cx]), earlier, RuleOutcome(),
+                                 TraversalOutcome(TraversalState.UNOBSERVED))
+    assert [(x.code, x.op) for x in diagnosis.findings] == [("missing-chain-factor", "mul")]
+    assert "end_to_end" not in earlier[0].evidence
+
+
+def test_a_fingerprinted_traversal_defect_explains_the_failures_it_reproduces(consensus):
+    graph = Graph((leaf(0.7), leaf(-1.3), apply("mul", 0, 1), apply("add", 2, 0)))
+    subject = opaque_subject(Candidate("topo-order"), consensus)
+    expected = consensus.expected(graph)
+    run = subject.session.run([graph])[0]
+    cx = Counterexample(graph, run, expected, *compare(graph, run, expected, grads=True))
+    earlier = [Finding("topo-order", "fingerprinted earlier", evidence={"identified_by": "fingerprint"})]
+    diagnosis = failure_findings(subject, EndToEndOutcome(failures=[cx]), earlier, RuleOutcome(),
+                                 TraversalOutcome(TraversalState.UNOBSERVED))
+    assert diagnosis.findings == [] and "end_to_end" in earlier[0].evidence
+
+
+# -- the catalogue -------------------------------------------------------------------------------
+def test_every_code_is_shown_in_exactly_one_group():
+    shown = [code for _, codes in GROUPS for code in codes]
+    assert sorted(shown) == sorted(CATALOGUE)
+    assert [title for title, _ in GROUPS] == list(GROUP_ORDER)
+
+
+def test_a_code_without_a_known_group_cannot_be_declared():
+    from gradcheck.findings import Code
+
+    with pytest.raises(ValueError):
+        Code("error", "miscellaneous", "a code nobody would see")
+
+
+def test_codes_whose_messages_are_built_from_the_catalogue_have_its_words():
+    for code in RULE_CODES | TRAVERSAL_CODES:
+        assert CATALOGUE[code].defect and CATALOGUE[code].fix, code
+
+
+def test_a_finding_s_fix_comes_from_the_catalogue():
+    assert Finding("grad-overwrite", "m", op="add").fix == CATALOGUE["grad-overwrite"].fix
+
+
+# -- replies -------------------------------------------------------------------------------------
+def test_a_malformed_probe_reply_is_no_observation():
+    probe = RuleProbe.parse({"grads": ["0.3", True], "closures": ["x", {"qualname": "f", "line": "3"}],
+                             "data": [1]}, arity=2)
+    assert probe.grads == (None, None) and probe.data is None
+    assert probe.closures == frozenset({("f", None, None)})
+    assert RuleProbe.parse(None, 1).error.type == "MalformedReply"
+
+
+def test_a_setup_error_keeps_its_stage():
+    probe = RuleProbe.parse({"error": {"type": "TypeError", "message": "m", "stage": "setup"}}, 1)
+    assert probe.error.stage == "setup"
+
+
+# -- messages that must not mislead --------------------------------------------------------------
+@pytest.mark.parametrize("line, newer", [
+    ('print(f"{d["k"]}")', True),
+    ("def f[T](x): return x", True),
+    ("type Number = float", True),
+    ("x = = 2", False),
+    ("self.grad += out.grad *", False),
+    ("print(f\"{d['k']}\")", False),
+])
+def test_only_real_newer_syntax_is_called_newer(line, newer):
+    assert (newer_syntax(line) is not None) is newer
