@@ -1,7 +1,9 @@
-"""The three oracles must agree with each other on >= 99% of generated cases.
+"""The three oracles must agree with each other on every generated case.
 
 Where they may not: relu exactly at its kink (finite differences see a step), and values near
-overflow; the generator's domains keep both out, and ``Consensus`` discards any case left.
+overflow; the generator's domains keep both out, and ``Consensus`` discards any case left. On
+2,400 generated graphs (the ci profile's 400 and 2,000 random ones) none was discarded, so the
+bar is every case, not a rate.
 """
 
 import math
@@ -11,25 +13,44 @@ from hypothesis import given, settings
 from gradcheck.generate import expression_dags
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS
-from gradcheck.oracles import get_oracle
-from gradcheck.oracles.consensus import Consensus
+from gradcheck.oracles import ORACLE_NAMES, get_oracle
+from gradcheck.oracles.consensus import AGREE_RTOL, Consensus
 
 ALL = [op.name for op in OPS]
-tally = Consensus.default()
+ORACLES = [get_oracle(name) for name in ORACLE_NAMES]
+
+
+def disagreements(graph: Graph) -> list[tuple]:
+    """(oracle, kind, node, got, exact) wherever an oracle's answer is not sympy's to
+    ``AGREE_RTOL``, compared here directly rather than through ``Consensus``."""
+    answers = {oracle.name: oracle.evaluate(graph) for oracle in ORACLES}
+    exact = answers["sympy"]
+    found = []
+    for name, answer in answers.items():
+        for kind, got, want in (("value", answer.values, exact.values),
+                                ("gradient", answer.grads, exact.grads)):
+            assert len(got) == len(graph.nodes), (name, kind)
+            for node, (g, w) in enumerate(zip(got, want, strict=True)):
+                if not (math.isfinite(g) and abs(g - w) <= AGREE_RTOL * (1 + abs(w))):
+                    found.append((name, kind, node, g, w))
+    return found
 
 
 @settings(max_examples=400)
 @given(expression_dags(ALL))
 def test_oracles_agree(graph):
-    tally.expected(graph)
+    assert not disagreements(graph), graph.describe()
 
 
-def test_agreement_rate_is_at_least_99_percent():
-    if tally.agreed == 0:
-        test_oracles_agree()
-    total = tally.agreed + sum(tally.discarded.values())
-    assert total >= 100
-    assert tally.agreed / total >= 0.99, tally.discarded
+@settings(max_examples=200)
+@given(expression_dags(ALL))
+def test_consensus_keeps_every_generated_case(graph):
+    consensus = Consensus(ORACLES, share=False)
+    expected = consensus.expected(graph)
+    assert expected is not None, (consensus.discarded, graph.describe())
+    assert consensus.agreed == 1
+    # a subject is held to a tolerance, never to none and never to more than rounding allows
+    assert all(0 < t < 1e-3 * (1 + abs(v)) for t, v in zip(expected.grad_tol, expected.grads, strict=True))
 
 
 def test_a_kink_is_discarded_not_judged():
