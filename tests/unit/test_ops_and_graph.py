@@ -1,9 +1,12 @@
+import itertools
 import math
+import string
 
 import pytest
 
 from gradcheck.graph import Graph, apply, leaf
-from gradcheck.ops import OPS, OPS_BY_NAME, get_op, in_domain
+from gradcheck.ops import OPS, OPS_BY_NAME, Op, get_op, in_domain
+from gradcheck.oracles import ORACLE_NAMES, get_oracle
 
 SPEC_OPS = "add radd sub rsub mul rmul neg truediv rtruediv pow exp log tanh relu sigmoid".split()
 
@@ -12,14 +15,79 @@ def test_op_table_covers_the_spec():
     assert set(SPEC_OPS) <= set(OPS_BY_NAME)
 
 
+# Operand values at which every op's definitions are compared (pairs of them for binary ops);
+# each op must be inside its domain at some of them for every constant it takes.
+SAMPLE_POINTS = (-2.3, -0.7, 0.4, 1.3, 2.9)
+
+
+def placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def recorder_class(calls: list[str]) -> type:
+    """A class with every op's method, each recording its own name when called."""
+    def recording(method):
+        def call(self, *args):
+            calls.append(method)
+            return self
+        return call
+
+    return type("Recorder", (), {op.method: recording(op.method) for op in OPS})
+
+
+def samples(op: Op, k):
+    points = itertools.product(SAMPLE_POINTS, repeat=op.arity)
+    return [list(p) for p in points if in_domain(op, list(p), k)]
+
+
+def definitions_at(op: Op, operands: list[float], k) -> dict[str, float]:
+    """The op's value at ``operands`` by each of its definitions in the table."""
+    import mpmath
+    import sympy
+    import torch
+
+    constant = [k] if op.takes_constant else []
+    tensors = [torch.tensor(x, dtype=torch.float64) for x in operands]
+    symbols = sympy.symbols(f"x0:{op.arity}", real=True)
+    expr = op.sympy(*symbols, *([sympy.nsimplify(k)] if op.takes_constant else []))
+    source = op.apply_source(["a", "b"][: op.arity], k)
+    with mpmath.workdps(30):
+        return {
+            "value": float(op.value(*operands, *constant)),
+            "torch": float(op.torch(*tensors, *constant)),
+            "sympy": float(expr.subs(dict(zip(symbols, operands, strict=True))).evalf(30)),
+            "mpmath": float(op.mpmath(*[mpmath.mpf(x) for x in operands], *constant)),
+            "expr": float(eval(source, {"a": tensors[0], "b": tensors[-1]})),  # noqa: S307
+        }
+
+
 @pytest.mark.parametrize("op", OPS, ids=lambda o: o.name)
 def test_every_op_is_complete(op):
-    assert op.arity in (1, 2)
-    assert op.method
+    assert op.arity in (1, 2) and op.method
+    # the template names exactly the op's operands, and {k} exactly when it takes a constant
+    expected = {str(i) for i in range(op.arity)} | ({"k"} if op.takes_constant else set())
+    assert placeholders(op.expr) == expected, op.expr
     if op.takes_constant:
-        assert op.arity == 1 and "{k}" in op.expr
-    source = op.apply_source(["a", "b"][: op.arity], op.constants[0] if op.constants else None)
-    assert "a" in source
+        assert op.arity == 1, "the generator only places constants on unary ops"
+    for k in op.constants or (None,):
+        # applied to a subject's values, the template calls the method the capability probe
+        # looks for, and nothing else
+        calls: list[str] = []
+        cls = recorder_class(calls)
+        eval(op.apply_source(["a", "b"][: op.arity], k), {"a": cls(), "b": cls()})  # noqa: S307
+        assert calls == [op.method], (op.expr, k, calls)
+        # every constant is usable: some sample operands are inside the domain with it
+        points = samples(op, k)
+        assert points, f"{op.name} with k={k} is outside its domain at every sample point"
+        # the float, torch, sympy and mpmath definitions and the template itself say the same
+        for operands in points:
+            seen = definitions_at(op, operands, k)
+            assert all(math.isclose(v, seen["sympy"], rel_tol=1e-12, abs_tol=1e-12)
+                       for v in seen.values()), (op.name, operands, k, seen)
+
+
+def test_op_names_are_unique():
+    assert len(OPS_BY_NAME) == len(OPS)
 
 
 def test_unknown_op_message_lists_known_ops():
@@ -56,3 +124,60 @@ def test_float_values_and_ancestors():
     assert g.float_values()[2] == 4.0
     assert math.isclose(g.float_values()[3], math.tanh(3.0))
     assert g.ancestors_of_output() == [1, 3]
+
+
+# Hand-computed values and derivatives: op -> [(operands, constant, value, d value / d operand)].
+# Points are chosen so that the numbers are exact or short: ln 2 and ln 3 make exp, tanh and
+# sigmoid rational (tanh(ln 2) = (4 - 1) / (4 + 1), sigmoid(ln 3) = 3 / 4). Every constant an op
+# takes appears once, so that a new op or constant without a known value fails below.
+LN2, LN3 = 0.6931471805599453, 1.0986122886681098
+KNOWN = {
+    "add": [((0.5, 2.0), None, 2.5, (1.0, 1.0))],
+    "radd": [((0.5,), 2.0, 2.5, (1.0,)), ((0.5,), -1.5, -1.0, (1.0,))],
+    "sub": [((0.5, 2.0), None, -1.5, (1.0, -1.0))],
+    "rsub": [((0.5,), 1.0, 0.5, (-1.0,)), ((0.5,), -2.5, -3.0, (-1.0,))],
+    "mul": [((0.5, 2.0), None, 1.0, (2.0, 0.5))],
+    "rmul": [((0.5,), 3.0, 1.5, (3.0,)), ((0.5,), -0.5, -0.25, (-0.5,))],
+    "neg": [((0.5,), None, -0.5, (-1.0,))],
+    # d(a/b) = (1/b, -a/b**2)
+    "truediv": [((0.5, 2.0), None, 0.25, (0.5, -0.125))],
+    # d(k/a) = -k/a**2
+    "rtruediv": [((0.5,), 1.0, 2.0, (-4.0,)), ((0.5,), -2.0, -4.0, (8.0,))],
+    # d(a**k) = k * a**(k-1)
+    "pow": [((1.5,), 2, 2.25, (3.0,)), ((2.0,), 3, 8.0, (12.0,)), ((2.0,), -1, 0.5, (-0.25,)),
+            ((4.0,), 0.5, 2.0, (0.25,)), ((2.0,), -2.0, 0.25, (-0.25,)),
+            ((4.0,), 1.5, 8.0, (3.0,))],
+    "exp": [((LN2,), None, 2.0, (2.0,))],  # d exp = exp
+    "log": [((2.0,), None, LN2, (0.5,))],  # d log a = 1/a
+    "tanh": [((LN2,), None, 0.6, (0.64,))],  # d tanh = 1 - tanh**2
+    "relu": [((0.7,), None, 0.7, (1.0,)), ((-0.7,), None, 0.0, (0.0,))],
+    "sigmoid": [((LN3,), None, 0.75, (0.1875,))],  # d sigmoid = s * (1 - s)
+}
+
+
+def test_every_op_has_known_values():
+    assert set(KNOWN) == set(OPS_BY_NAME)
+
+
+@pytest.fixture(scope="module")
+def oracles():
+    return {name: get_oracle(name) for name in ORACLE_NAMES}
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda o: o.name)
+def test_known_values(op, oracles):
+    assert op.name in KNOWN, f"no hand-computed value for {op.name}: add one to KNOWN"
+    cases = KNOWN[op.name]
+    assert {k for _, k, _, _ in cases} == set(op.constants or (None,))
+    for operands, k, value, partials in cases:
+        assert len(operands) == len(partials) == op.arity
+        graph = Graph((*[leaf(x) for x in operands], apply(op.name, *range(op.arity), k=k)))
+        assert math.isclose(op.value(*operands, *([k] if op.takes_constant else [])), value,
+                            rel_tol=1e-12, abs_tol=1e-15)
+        for name, oracle in oracles.items():
+            answer = oracle.evaluate(graph)
+            assert math.isclose(answer.values[-1], value, rel_tol=1e-12, abs_tol=1e-15), \
+                (name, operands, k, answer.values[-1])
+            for i, partial in enumerate(partials):
+                assert math.isclose(answer.grads[i], partial, rel_tol=1e-9, abs_tol=1e-12), \
+                    (name, operands, k, i, answer.grads[i])
