@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gradcheck.findings import Location
+from gradcheck.ops import OPS
 from gradcheck.source import parse_or_none
 
 _IPY_LINE = re.compile(r"^(\s*)(%|!|\?)")
@@ -352,6 +353,8 @@ def _pick_file(folder: Path, class_name: str | None) -> Path:
 # Discovery reads at most this much of a file: more than any notebook with its outputs needs,
 # and a bound on what one hostile file can cost the trusted process.
 _DISCOVERY_READ_BYTES = 16 * 2**20
+# what makes a class look like the subject, in a folder of files: the op table's methods
+_VALUE_METHODS = frozenset({op.method for op in OPS} | {"backward"})
 
 
 def _class_score(path: Path, class_name: str | None) -> int:
@@ -391,8 +394,7 @@ def _class_score(path: Path, class_name: str | None) -> int:
                 if class_name and node.name != class_name:
                     continue
                 methods = {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
-                score = len(methods & {"__add__", "__mul__", "__pow__", "__sub__", "__truediv__",
-                                       "__neg__", "tanh", "exp", "backward"})
+                score = len(methods & _VALUE_METHODS)
                 if node.name.lower() == "value":
                     score += 1
                 best = max(best, score)

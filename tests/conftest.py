@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from gradcheck.ops import OPS
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "reference_impls"
 
@@ -20,7 +22,10 @@ def manifest() -> list[dict]:
 
 def expected_codes(entry: dict) -> list[tuple[str, str | None]]:
     codes = [(f["code"], f.get("op")) for f in entry["findings"]]
-    codes += [("unsupported-op", op) for op in entry.get("unsupported_ops", [])]
+    supported = entry["supported_ops"]
+    unknown = set(supported) - {op.name for op in OPS}
+    assert not unknown, f"{entry['path']}: supported_ops names ops not in the table: {unknown}"
+    codes += [("unsupported-op", op.name) for op in OPS if op.name not in supported]
     return sorted(codes, key=lambda c: (c[0], c[1] or ""))
 
 
