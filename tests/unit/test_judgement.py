@@ -217,3 +217,66 @@ def test_a_setup_error_keeps_its_stage():
 ])
 def test_only_real_newer_syntax_is_called_newer(line, newer):
     assert (newer_syntax(line) is not None) is newer
+
+
+# -- traversal judgement from recorded closure calls ---------------------------------------------
+# a, b leaves; c = a * b; d = c + a: c is used by d, and a by both c and d
+DIAMOND = Graph((leaf(0.6), leaf(-1.2), apply("mul", 0, 1), apply("add", 2, 0)))
+
+
+def traversal_subject(consensus):
+    caps = SimpleNamespace(class_name="Value", backward="backprop", closure_attr="_backward", methods={})
+    return SimpleNamespace(caps=caps, consensus=consensus, log=Log(), method_location=lambda m: None)
+
+
+def observed_run(calls):
+    return GraphRun(data=DIAMOND.float_values(), grads=None, calls=calls,
+                    inputs=[[], [], [0, 1], [2, 0]], graph_nodes=[0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("calls, codes", [
+    ([(3, 1.0), (2, 1.0)], set()),
+    ([(3, 1.0), (2, 1.0), (2, 1.0)], {"topo-revisit"}),
+    ([(2, 0.0), (3, 1.0)], {"topo-order"}),
+    ([(3, 1.0)], {"topo-incomplete"}),
+    ([(3, 0.0), (2, 0.0)], {"grad-seed"}),
+])
+def test_traversal_defects_are_named_from_the_recorded_calls(calls, codes, consensus):
+    from gradcheck.checks.traversal import _judge
+
+    found = _judge(traversal_subject(consensus), DIAMOND, observed_run(calls))
+    assert {x.code for x in found} == codes
+    assert all("`backprop()`" in x.message for x in found)  # the subject's own name, in words only
+
+
+# -- fingerprinting --------------------------------------------------------------------------------
+@pytest.mark.parametrize("defect", [Candidate("grad-overwrite", "mul"), Candidate("missing-chain-factor", "tanh"),
+                                    Candidate("grad-not-propagated", "add"), Candidate("topo-order"),
+                                    Candidate("topo-revisit"), Candidate("grad-seed")])
+def test_each_defect_is_identified_from_the_numbers_it_produces(defect):
+    from gradcheck.fingerprint import identify
+
+    # shared nodes, depth and an upstream gradient other than 1 make each defect visible
+    graph = Graph((leaf(0.7), leaf(-1.3), apply("mul", 0, 1), apply("tanh", 2), apply("add", 3, 2),
+                   apply("mul", 4, 0)))
+    grads = simulate(graph, defect)
+    assert grads != simulate(graph, None)
+    found = identify(graph, grads, [1e-9] * len(graph.nodes))
+    assert defect in found
+    assert all(simulate(graph, other) == grads or max(abs(a - b) for a, b in zip(simulate(graph, other), grads,
+                                                                             strict=True)) <= 1e-9
+               for other in found)  # anything else named reproduces the same numbers
+
+
+# -- consensus tolerances --------------------------------------------------------------------------
+def test_a_subject_is_compared_at_a_tight_tolerance_and_float32_at_a_wider_one(consensus):
+    from gradcheck.oracles.consensus import precision_scale
+
+    graph = Graph((leaf(0.7), leaf(-1.3), apply("mul", 0, 1), apply("tanh", 2)))
+    expected = consensus.expected(graph)
+    exact = expected.grads[0]
+    assert expected.grad_ok(0, exact * (1 + 1e-9))
+    assert not expected.grad_ok(0, exact * (1 + 1e-4))
+    assert not expected.grad_ok(0, None) and not expected.grad_ok(0, float("nan"))
+    assert precision_scale(8) == 1.0 and precision_scale(None) == 1.0
+    assert precision_scale(4) == 100.0 and precision_scale(2) == 1e4
