@@ -140,6 +140,10 @@ OPS: tuple[Op, ...] = (
     Op("sigmoid", 1, "{0}.sigmoid()", "sigmoid", _sigmoid,
        lambda a: a.sigmoid(), lambda a: 1 / (1 + _sym().exp(-a)),
        mpmath=lambda a: 1 / (1 + _mp().exp(-a)), domain=lambda a: abs(a) <= 20, symbol="σ"),
+    Op("abs", 1, "abs({0})", "__abs__", abs,
+       lambda a: a.abs(), lambda a: _sym().Abs(a), mpmath=lambda a: abs(a),
+       # like relu, a kink at 0: stay clear of it by more than any difference step
+       domain=lambda a: abs(a) >= 1e-3, symbol="|x|"),
 )
 
 OPS_BY_NAME: dict[str, Op] = {op.name: op for op in OPS}
