@@ -93,7 +93,7 @@ MUTANTS = (
     Mutant("gradcheck/checks/traversal.py", "            if child in first and node in first and first[child] < first[node]",
            "            if child in first and node in first and first[child] > first[node]",
            "consumers-first order is called wrong"),
-    Mutant("gradcheck/fingerprint.py", "        if all(abs(grads[i] - actual[i]) <= tolerance[i] for i in nodes):",
+    Mutant("gradcheck/checks/fingerprint.py", "        if all(abs(grads[i] - actual[i]) <= tolerance[i] for i in nodes):",
            "        if any(abs(grads[i] - actual[i]) <= tolerance[i] for i in nodes):",
            "a candidate matching one node is a match"),
     Mutant("gradcheck/sandbox/replies.py", "    if isinstance(raw, bool) or not isinstance(raw, int | float):",

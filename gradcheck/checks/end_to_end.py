@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import FlakyFailure
 
 from gradcheck.checks import Subject, death
+from gradcheck.checks.evidence import drawable
+from gradcheck.checks.fingerprint import Candidate, identify
+from gradcheck.checks.generate import expression_dags, without_local_constants
 from gradcheck.checks.outcomes import EndToEndOutcome, RuleOutcome, TraversalOutcome
-from gradcheck.evidence import drawable
 from gradcheck.findings import CATALOGUE, TRAVERSAL_CODES, Finding, Stage
-from gradcheck.fingerprint import Candidate, identify
-from gradcheck.generate import expression_dags, without_local_constants
 from gradcheck.graph import Graph
 from gradcheck.ops import get_op, in_domain
 from gradcheck.oracles.consensus import Expected

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from gradcheck.checks import Subject, death
 from gradcheck.checks.basics import op_points
+from gradcheck.checks.evidence import drawable
 from gradcheck.checks.outcomes import ForwardOutcome, Judged, RuleOutcome
-from gradcheck.evidence import drawable
 from gradcheck.findings import CATALOGUE, Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS, get_op

@@ -12,8 +12,8 @@ import ast
 from collections import Counter
 
 from gradcheck.checks import Subject, death
+from gradcheck.checks.evidence import drawable
 from gradcheck.checks.outcomes import TraversalOutcome, TraversalState
-from gradcheck.evidence import drawable
 from gradcheck.findings import Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import get_op, in_domain

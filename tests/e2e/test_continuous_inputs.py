@@ -3,7 +3,7 @@ caught, and the shrunk counterexample still reads as round numbers."""
 
 from hypothesis import strategies as st
 
-from gradcheck import generate
+from gradcheck.checks import generate
 from gradcheck.checks import CheckSettings
 from gradcheck.runner import Options, check_path
 

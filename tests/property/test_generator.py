@@ -5,7 +5,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcheck.generate import expression_dags
+from gradcheck.checks.generate import expression_dags
 from gradcheck.ops import OPS, get_op, in_domain
 
 ALL = [op.name for op in OPS]

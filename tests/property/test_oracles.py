@@ -10,7 +10,7 @@ import math
 
 from hypothesis import given, settings
 
-from gradcheck.generate import expression_dags
+from gradcheck.checks.generate import expression_dags
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS
 from gradcheck.oracles import ORACLE_NAMES, get_oracle

@@ -8,6 +8,7 @@ import pytest
 from gradcheck.checks import Log, merge_deaths
 from gradcheck.checks.attribution import Composition, attribute
 from gradcheck.checks.end_to_end import Counterexample, compare, failure_findings
+from gradcheck.checks.fingerprint import Candidate, simulate
 from gradcheck.checks.outcomes import (
     EndToEndOutcome,
     RuleOutcome,
@@ -23,7 +24,6 @@ from gradcheck.findings import (
     Finding,
     Stage,
 )
-from gradcheck.fingerprint import Candidate, simulate
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.runner import final_traversal_state
 from gradcheck.sandbox.replies import GraphRun, RuleProbe
@@ -254,7 +254,7 @@ def test_traversal_defects_are_named_from_the_recorded_calls(calls, codes, conse
                                     Candidate("grad-not-propagated", "add"), Candidate("topo-order"),
                                     Candidate("topo-revisit"), Candidate("grad-seed")])
 def test_each_defect_is_identified_from_the_numbers_it_produces(defect):
-    from gradcheck.fingerprint import identify
+    from gradcheck.checks.fingerprint import identify
 
     # shared nodes, depth and an upstream gradient other than 1 make each defect visible
     graph = Graph((leaf(0.7), leaf(-1.3), apply("mul", 0, 1), apply("tanh", 2), apply("add", 3, 2),
