@@ -24,9 +24,10 @@ from gradcheck.sandbox import bubblewrap, isolation, protocol
 
 BUBBLEWRAP, LIMITED = "bubblewrap", "limited"
 _HERE = Path(__file__).parent
-# The worker's own code, copied into each sandbox (the worker imports nothing of gradcheck).
-_WORKER_MODULES = tuple(p for p in (_HERE / "worker.py", _HERE / "protocol.py", _HERE / "guard.py")
-                        if p.exists())
+# The worker's own code, copied side by side into one folder of each sandbox (the worker imports
+# nothing of gradcheck): the modules of its folder, and the protocol it shares with us.
+_WORKER_MODULES = (*sorted(p for p in (_HERE / "worker").glob("*.py") if p.name != "__init__.py"),
+                   _HERE / "protocol.py")
 _ALARM_BYTES = 64_000
 _MAX_TAMPERING = 200
 _uid_counter = 0

@@ -1,4 +1,4 @@
-"""The worker's audit hook (gradcheck/sandbox/guard.py), each case in a fresh ``python -I``.
+"""The worker's audit hook (gradcheck/sandbox/worker/guard.py), each case in a fresh ``python -I``.
 
 A case writes a snippet into a submission folder, installs the guard with a scratch dir under
 ``tmp_path``, runs the snippet compiled under the submission's filename and reports what
@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-GUARD = Path(__file__).resolve().parents[2] / "gradcheck" / "sandbox" / "guard.py"
+GUARD = Path(__file__).resolve().parents[2] / "gradcheck" / "sandbox" / "worker" / "guard.py"
 
 RUNNER = r"""
 import importlib.util, json, os, sys
 guard_path, policy_path, snippet_path, alarm_fd = sys.argv[1:5]
+sys.path.insert(0, os.path.dirname(guard_path))  # its companions (guard_policy, ...), as in /worker
 spec = importlib.util.spec_from_file_location("guard", guard_path)
 guard = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(guard)

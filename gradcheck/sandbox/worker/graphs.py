@@ -1,0 +1,99 @@
+"""Building graphs with the submission's class and running them: whole graphs (``run``) and one
+op at a time with preset gradients (``local_rule``, SPEC Checks 3).
+
+Only observations leave here -- values, gradients, exception types, which closures ran -- never
+a comparison with an expected number: the trusted side judges them.
+"""
+
+from describe import describe_exception, number
+from instrument import TopoRecorder
+from traversal import harness_backward
+
+
+class Config:
+    """The subject's API as decided by the trusted side (names only, no judgement)."""
+
+    def __init__(self, cls, req):
+        self.cls = cls
+        self.data_attr = req.get("data_attr", "data")
+        self.grad_attr = req.get("grad_attr", "grad")
+        self.inputs_attr = req.get("inputs_attr")
+        self.closure_attr = req.get("closure_attr")
+        self.backward = req.get("backward")
+        self.want_grads = req.get("grads", True)
+        self.instrument = req.get("instrument", False)
+
+
+def build(cls, graph):
+    nodes = []
+    for spec in graph:
+        if "leaf" in spec:
+            nodes.append(cls(spec["leaf"]))
+        else:
+            names = {f"v{i}": nodes[a] for i, a in enumerate(spec["args"])}
+            nodes.append(eval(spec["expr"].format(*names), dict(names)))
+    return nodes
+
+
+def run(cls, req):
+    """The "run" request: each graph built, then its forward values and, when asked, the
+    gradients after a backward pass (the subject's own, or the harness's)."""
+    cfg = Config(cls, req)
+    return {"results": [_run_graph(cfg, g) for g in req["graphs"]]}
+
+
+def _run_graph(cfg, graph):
+    result = {}
+    try:
+        nodes = build(cfg.cls, graph)
+    except BaseException as exc:
+        result["error"] = dict(describe_exception(exc), stage="forward")
+        return result
+    result["data"] = [number(getattr(n, cfg.data_attr, None)) for n in nodes]
+    if not cfg.want_grads:
+        return result
+    recorder = None
+    if cfg.instrument:
+        recorder = TopoRecorder(nodes[-1], cfg)
+        result["structure"] = recorder.structure(nodes)
+    try:
+        if cfg.backward:
+            getattr(nodes[-1], cfg.backward)()
+        else:
+            harness_backward(nodes[-1], cfg)
+    except BaseException as exc:
+        result["error"] = dict(describe_exception(exc), stage="backward")
+    if recorder is not None:
+        result["calls"] = recorder.calls
+    result["grads"] = [number(getattr(n, cfg.grad_attr, None)) for n in nodes]
+    return result
+
+
+def local_rule(cls, req):
+    """One op in isolation: preset input and upstream gradients, then run only the
+    closures of the op's own sub-graph, walked by the harness (SPEC, Checks 3)."""
+    cfg = Config(cls, req)
+    results = []
+    for case in req["cases"]:
+        res = {}
+        try:
+            leaves = [cfg.cls(v) for v in case["inputs"]]
+            names = {f"v{i}": leaf for i, leaf in enumerate(leaves)}
+            out = eval(case["expr"].format(*names), dict(names))
+            res["data"] = number(getattr(out, cfg.data_attr, None))
+            for leaf, g in zip(leaves, case["input_grads"]):
+                setattr(leaf, cfg.grad_attr, g)
+            setattr(out, cfg.grad_attr, case["upstream"])
+        except BaseException as exc:  # the probe could not be set up: not a verdict
+            res["error"] = dict(describe_exception(exc), stage="setup")
+            results.append(res)
+            continue
+        ran = []
+        try:
+            harness_backward(out, cfg, stop=leaves, ran=ran)
+        except BaseException as exc:
+            res["error"] = dict(describe_exception(exc), stage="backward")
+        res["closures"] = ran
+        res["grads"] = [number(getattr(leaf, cfg.grad_attr, None)) for leaf in leaves]
+        results.append(res)
+    return {"results": results}

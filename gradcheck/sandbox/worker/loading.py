@@ -1,0 +1,137 @@
+"""Running a submission's units (files or notebook cells) one top-level statement at a time.
+
+A notebook's plotting, training or drawing statements must not stop the class from loading, so
+every statement runs on its own, under a time limit, carrying on after errors; once the loading
+budget is spent only definitions still run. Before each statement a progress frame says which one
+is about to run: if it kills the interpreter, gradcheck restarts the worker and skips it.
+"""
+
+import __future__
+
+import ast
+import signal
+import sys
+import time
+import types
+
+from describe import describe_exception, safe_str
+
+
+class StatementTimeout(BaseException):
+    """Raised by the alarm when one top-level statement of the submission runs too long.
+
+    A BaseException so that the submission's own ``except Exception`` does not swallow it.
+    """
+
+
+def _on_alarm(signum, frame):
+    raise StatementTimeout()
+
+
+def fresh_module(name):
+    """The module a file or notebook is run in, registered under ``name`` (a notebook's is
+    ``__main__``), with the names a notebook expects from IPython."""
+    module = types.ModuleType(name)
+    module.__dict__["get_ipython"] = _get_ipython
+    module.__dict__["display"] = lambda *a, **k: None
+    sys.modules[name] = module
+    return module
+
+
+class UnitRunner:
+    """Runs the units of one load into ``namespace``, under the request's time limits."""
+
+    def __init__(self, channel, namespace, req):
+        self.channel = channel
+        self.namespace = namespace
+        self.budget = float(req.get("statement_timeout", 10.0))
+        self.definitions_only_after = time.monotonic() + float(req.get("load_budget", 30.0))
+        self.skip = {tuple(s) for s in req.get("skip", [])}
+        self.future_flags = 0
+
+    def _mark(self, unit_index, stmt_index):
+        """Say which statement is about to run, so that if it kills the process the trusted
+        side can restart and skip it."""
+        self.channel.send("progress", unit=unit_index, stmt=stmt_index)
+
+    def run(self, unit_index, unit):
+        """Run a cell or file one top-level statement at a time, carrying on after errors:
+        a notebook's drawing, plotting or training statements must not stop the class loading.
+        Returns the errors, one per failed statement."""
+        budget = self.budget
+        try:
+            tree = ast.parse(unit["code"], filename=unit["filename"])
+        except SyntaxError as exc:
+            return [{"type": "SyntaxError", "message": safe_str(exc.msg),
+                     "where": [unit["filename"], exc.lineno], "statement": exc.lineno,
+                     "text": safe_str(exc.text or "", 200).rstrip()}]
+        errors = []
+        for stmt_index, stmt in enumerate(tree.body):
+            if (unit_index, stmt_index) in self.skip:
+                errors.append({"type": "Killed", "message": "this statement killed the interpreter "
+                               "on an earlier attempt, so it was skipped", "where": [unit["filename"], stmt.lineno],
+                               "statement": stmt.lineno})
+                continue
+            self._mark(unit_index, stmt_index)
+            if time.monotonic() > self.definitions_only_after and not _is_definition(stmt):
+                errors.append({"type": "Skipped", "message": "loading time budget used up; only "
+                               "definitions still run", "where": [unit["filename"], stmt.lineno],
+                               "statement": stmt.lineno})
+                continue
+            # statements run one at a time, but a future import applies to all that follow it,
+            # as it would in the file or notebook (``from __future__ import annotations``)
+            code = compile(ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec",
+                           flags=self.future_flags, dont_inherit=True)
+            self.future_flags |= _future_flags(stmt)
+            signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, budget)
+            try:
+                try:
+                    exec(code, self.namespace)
+                finally:
+                    # disarm before handling: describing a deep RecursionError's traceback can
+                    # outlast the budget, and the alarm must not fire inside the handler
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            except StatementTimeout:
+                errors.append({"type": "StatementTimeout", "message": f"stopped after {budget:g}s",
+                               "where": [unit["filename"], stmt.lineno], "statement": stmt.lineno})
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt included
+                info = describe_exception(exc)
+                info["statement"] = stmt.lineno
+                errors.append(info)
+        return errors
+
+
+def _future_flags(stmt):
+    """The compiler flags a ``from __future__ import ...`` statement turns on (0 for others)."""
+    flags = 0
+    if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+        for alias in stmt.names:
+            feature = getattr(__future__, alias.name, None)
+            flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
+
+def _is_definition(stmt):
+    """What a notebook needs from a cell to define and extend a class: defs, classes, imports,
+    and assignments to attributes (``Value.__radd__ = radd``) -- not demos or training loops."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(stmt, ast.Assign):
+        return all(isinstance(t, ast.Attribute) for t in stmt.targets) or not any(
+            isinstance(n, ast.Call) for n in ast.walk(stmt.value))
+    return False
+
+
+class _NoOpShell:
+    """Stands in for the IPython shell in notebooks: every method is a harmless no-op."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+_SHELL = _NoOpShell()
+
+
+def _get_ipython():
+    return _SHELL
