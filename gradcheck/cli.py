@@ -38,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="check one or more implementations")
     check.add_argument("paths", nargs="+", metavar="PATH",
                        help=".py file, .ipynb notebook, folder, or module:Class")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=("text", "json", "junit"), default="text",
+                       help="junit: one JUnit XML testcase per op x check, as `pytest --gradcheck` "
+                            "names them")
+    check.add_argument("--junit", metavar="FILE", type=Path,
+                       help="also write that JUnit XML into FILE")
     check.add_argument("--html", metavar="DIR", type=Path,
                        help="also write an HTML report per subject and an index.html into DIR")
     _add_subject_options(check)
@@ -170,9 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     from gradcheck.oracles.consensus import Consensus
 
     results: list[Result] = []
+    checked: list[str] = []  # the path of each result (a folder of several is checked file by file)
     consensus = Consensus.default()  # one for all paths: their oracle answers are shared
     try:
         for path in expand_paths(args.paths, args.class_name):
+            checked.append(path)
             # a file named on the command line brings its helper modules; one found in a
             # folder of several implementations does not (they would see each other)
             named = replace(options, helpers_beside=path in args.paths and Path(path).is_file())
@@ -192,8 +198,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"gradcheck: error: cannot write reports to {args.html}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE
         print(f"reports: {pages[-1]}", file=sys.stderr)
+    if args.junit is not None or args.format == "junit":
+        from gradcheck.grading.outputs import atomic_write
+        from gradcheck.pytest_plugin.items import check_junit_xml
+
+        junit = check_junit_xml(list(zip(checked, results, strict=True)))
+    if args.junit is not None:
+        try:
+            atomic_write(args.junit, junit)
+        except OSError as exc:
+            print(f"gradcheck: error: cannot write {args.junit}: {exc.strerror}", file=sys.stderr)
+            return EXIT_USAGE
     if args.format == "json":
         print_json(results, sys.stdout)
+    elif args.format == "junit":
+        sys.stdout.write(junit)
     else:
         from gradcheck.terminal import print_results
 

@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -61,23 +62,75 @@ def _n(x: float) -> str:
     return f"{x:g}"
 
 
+@dataclass(frozen=True)
+class JunitCase:
+    classname: str
+    name: str
+    outcome: str = "passed"  # passed, failed, skipped or error
+    message: str = ""  # one line: why it failed, errored or was skipped
+    text: str = ""  # the details of a failure or error
+
+
+@dataclass
+class JunitSuite:
+    name: str
+    cases: list[JunitCase]
+    system_out: str = ""
+    system_err: str = ""
+
+
+_JUNIT_CHILD = {"failed": "failure", "error": "error", "skipped": "skipped"}
+
+
+def junit_document(name: str, suites: list[JunitSuite]) -> str:
+    """JUnit XML as the common schema has it (the one Jenkins, GitLab and GitHub read): every
+    count on testsuites and testsuite is computed from the cases written below it, so they
+    cannot disagree; a failure or error carries message and type, a skip its message. Used by
+    ``grade`` and by ``check --junit``."""
+    def counts(cases: list[JunitCase]) -> dict[str, str]:
+        by = Counter(c.outcome for c in cases)
+        return {"tests": str(len(cases)), "failures": str(by["failed"]), "errors": str(by["error"]),
+                "skipped": str(by["skipped"]), "time": "0"}
+
+    every = [c for s in suites for c in s.cases]
+    root = ET.Element("testsuites", name=visible_line(name), **counts(every))
+    for suite in suites:
+        element = ET.SubElement(root, "testsuite", name=visible_line(suite.name), **counts(suite.cases))
+        for case in suite.cases:
+            node = ET.SubElement(element, "testcase", classname=visible_line(case.classname),
+                                 name=visible_line(case.name), time="0")
+            child = _JUNIT_CHILD.get(case.outcome)
+            if child is None:
+                continue
+            attrs = {"message": visible_line(case.message or case.outcome)}
+            if child != "skipped":
+                attrs["type"] = child
+            ET.SubElement(node, child, **attrs).text = visible(case.text) if case.text else None
+        if suite.system_out:
+            ET.SubElement(element, "system-out").text = visible(suite.system_out)
+        if suite.system_err:
+            ET.SubElement(element, "system-err").text = visible(suite.system_err)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
 def junit_xml(rows: list[tuple[str, Result, Score]], rubric: Rubric) -> str:
-    suites = ET.Element("testsuites", name=visible_line(f"gradcheck {rubric.name}"))
+    """``grade``'s JUnit: a suite per submission, a case per rubric item (failed when it did not
+    earn its points), and an error case when gradcheck could not judge the submission."""
+    suites = []
     for sid, result, score in rows:
-        failed = [i for i in score.items if i.score < i.max_score]
-        suite = ET.SubElement(suites, "testsuite", name=visible_line(sid), tests=str(len(score.items)),
-                              failures=str(len(failed)), errors="1" if result.verdict == "error" else "0")
-        for item in score.items:
-            case = ET.SubElement(suite, "testcase", classname=visible_line(sid), name=visible_line(item.name))
-            if item.score < item.max_score:
-                ET.SubElement(case, "failure", message=visible_line(item.why or "not earned")).text = (
-                    f"{_n(item.score)} of {_n(item.max_score)} points")
-        if result.output:
-            ET.SubElement(suite, "system-out").text = visible(result.output)
+        cases = [JunitCase(classname=sid, name=item.name,
+                           outcome="passed" if item.score >= item.max_score else "failed",
+                           message=item.why or "not earned",
+                           text=f"{_n(item.score)} of {_n(item.max_score)} points")
+                 for item in score.items]
         if result.harness_error is not None:  # for the instructor: why it could not be judged
-            ET.SubElement(suite, "system-err").text = visible(result.harness_error)
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+            cases.append(JunitCase(classname=sid, name="gradcheck", outcome="error",
+                                   message="gradcheck could not judge this submission",
+                                   text=result.harness_error))
+        suites.append(JunitSuite(sid, cases, system_out=result.output,
+                                 system_err=result.harness_error or ""))
+    return junit_document(f"gradcheck {rubric.name}", suites)
 
 
 def gradescope_json(result: Result, score: Score, seconds: float) -> str:
