@@ -9,18 +9,29 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import importlib
 import inspect
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gradcheck.checks import CheckSettings
 from gradcheck.errors import GradcheckError, HarnessError, UsageError
-from gradcheck.findings import Finding, Location
-from gradcheck.loader import session_submission
-from gradcheck.result import Result
-from gradcheck.runner import Options, check_path, check_submission
 
 __all__ = ["check", "Result", "Finding", "Location", "CheckSettings", "Options",
            "GradcheckError", "UsageError", "HarnessError"]
+
+if TYPE_CHECKING:
+    from gradcheck.result import Result
+
+# Imported on first use: pytest loads gradcheck's plugin (and so this package) in every run of
+# every project where gradcheck is installed, and the runner pulls in Hypothesis and the oracles.
+_LAZY = {"Result": "gradcheck.result", "Finding": "gradcheck.findings", "Location": "gradcheck.findings",
+         "CheckSettings": "gradcheck.checks", "Options": "gradcheck.runner"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gradcheck' has no attribute {name!r}")
 
 
 def check(subject, *, class_name: str | None = None, examples: int = 100, seed: int | None = None,
@@ -30,6 +41,10 @@ def check(subject, *, class_name: str | None = None, examples: int = 100, seed: 
     A class is never run in this process: gradcheck runs the file or module that defines it in
     a separate worker process, so edits made since it was imported are what gets checked.
     """
+    from gradcheck.checks import CheckSettings
+    from gradcheck.loader import session_submission
+    from gradcheck.runner import Options, check_path, check_submission
+
     options = Options(class_name=class_name, backward=backward, python=python,
                       helpers_beside=True,  # one submission named by its user: its helpers come
                       settings=CheckSettings(examples=examples, seed=seed))

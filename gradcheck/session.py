@@ -77,7 +77,7 @@ class SubjectSession:
             guard=self._guard_policy())
 
     def _guard_policy(self) -> dict:
-        """What the worker's audit hook lets the submission do (see ``sandbox/guard.py``)."""
+        """What the worker's audit hook lets the submission do (see ``sandbox/worker/guard.py``)."""
         inside = self.client.inside
         readable = ["/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache",
                     *bubblewrap.runtime_paths(self.client.python)]

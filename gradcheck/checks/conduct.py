@@ -1,5 +1,5 @@
 """What a submission tried beyond computing, as findings: the attempts the worker's audit hook
-(``sandbox/guard.py``) blocked, and source that reaches into the interpreter. A Value class
+(``sandbox/worker/guard.py``) blocked, and source that reaches into the interpreter. A Value class
 needs none of it; each is ``tampering`` -- an error when the class's own code did it while being
 checked, a warning when top-level code did it while loading or when it is only in the source."""
 

@@ -31,15 +31,18 @@ from gradcheck.result import Result
 BUILT_IN = ("part1", "full")
 _CHECK_KEYS = {"forward": "forward", "local_rule": "local rule", "end_to_end": "end-to-end"}
 _TRAVERSAL_ITEM_CODES = TRAVERSAL_CODES | {"no-backward", "no-grad"}  # named when it is lost
+TRAVERSAL_ITEM = "traversal"
 _TOP_KEYS = {"name", "required_ops", "optional_ops", "points", "deductions"}
 
 
 @dataclass(frozen=True)
 class Item:
-    name: str  # "add: local rule", "traversal"
+    name: str  # "add: local rule", "traversal" -- for people; code reads op and check
     score: float
     max_score: float
     why: str = ""
+    op: str | None = None  # None for traversal
+    check: str = TRAVERSAL_ITEM  # a coverage check ("forward", "local rule", "end-to-end") or traversal
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class Rubric:
                 worth = self.points.get(key, 0)
                 if worth:
                     earned, why = _earned(row, label)
-                    items.append(Item(f"{op}: {label}", worth if earned else 0, worth, why))
+                    items.append(Item(f"{op}: {label}", worth if earned else 0, worth, why, op=op, check=label))
         worth = self.points.get("traversal", 0)
         if worth:
             earned, why = _traversal_earned(result)

@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradcheck.coverage import ABSENT, FAIL, PASS, SKIP
-from gradcheck.findings import DEATH_CODES, ERROR, RULE_CODES, TRAVERSAL_CODES, Finding
+from gradcheck.findings import DEATH_CODES, ERROR, RULE_CODES, TRAVERSAL_CODES, Finding, Stage
 from gradcheck.grading.outputs import JunitCase, JunitSuite, junit_document
-from gradcheck.grading.rubric import Rubric, Score
+from gradcheck.grading.rubric import TRAVERSAL_ITEM, Rubric, Score
 from gradcheck.ops import OPS_BY_NAME
 from gradcheck.result import Result
 from gradcheck.untrusted_text import visible, visible_line
@@ -94,9 +94,9 @@ def check_items(result: Result, rubric: Rubric | None = None) -> list[CheckItem]
     items = _op_items(result, rubric, score)
     traversal = None
     if rubric is None:
-        traversal = _named(_TRAVERSAL_ONLY.score(result), TRAVERSAL)
+        traversal = _traversal_item(_TRAVERSAL_ONLY.score(result))
     elif rubric.points.get("traversal"):
-        traversal = _named(score, TRAVERSAL)
+        traversal = _traversal_item(score)
     if traversal is not None:
         if traversal.score >= traversal.max_score:
             items.append(_scored((TRAVERSAL,), PASSED, traversal, rubric))
@@ -122,12 +122,12 @@ def _op_items(result: Result, rubric: Rubric | None, score: Score | None) -> lis
                               else why if state == SKIP else f"{state}: {why}")
                     items.append(CheckItem((op, name), SKIPPED, reason))
         return items
-    earned = {i.name: i for i in score.items}
+    earned = {(i.op, i.check): i for i in score.items}
     for op in (*rubric.required_ops, *rubric.optional_ops):
         for check, name in CHECK_NAMES.items():
             if not rubric.points.get(name):
                 continue
-            item = earned.get(f"{op}: {check}")  # the rubric's own item name
+            item = earned.get((op, check))
             if item is None:  # only an optional op that is absent has none
                 items.append(CheckItem((op, name), SKIPPED, "an optional op, not implemented"))
             elif item.score >= item.max_score:
@@ -137,8 +137,8 @@ def _op_items(result: Result, rubric: Rubric | None, score: Score | None) -> lis
     return items
 
 
-def _named(score: Score, name: str):
-    return next(i for i in score.items if i.name == name)
+def _traversal_item(score: Score):
+    return next(i for i in score.items if i.check == TRAVERSAL_ITEM)
 
 
 def _scored(path, outcome, item, rubric, findings=()) -> CheckItem:
@@ -162,7 +162,7 @@ def _op_findings(result: Result, op: str, check: str) -> list[Finding]:
 def _traversal_findings(result: Result) -> list[Finding]:
     errors = [f for f in result.findings if f.severity == ERROR]
     return ([f for f in errors if f.code in _TRAVERSAL_CODES]
-            or [f for f in errors if f.code in DEATH_CODES and f.op is None])
+            or [f for f in errors if f.code in DEATH_CODES and f.stage == Stage.TRAVERSAL])
 
 
 def _other_item(result: Result, items: list[CheckItem], score: Score | None) -> CheckItem:

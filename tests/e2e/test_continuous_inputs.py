@@ -3,8 +3,7 @@ caught, and the shrunk counterexample still reads as round numbers."""
 
 from hypothesis import strategies as st
 
-from gradcheck.checks import generate
-from gradcheck.checks import CheckSettings
+from gradcheck.checks import CheckSettings, generate
 from gradcheck.runner import Options, check_path
 
 from subjects.dodges import OFF_GRID
