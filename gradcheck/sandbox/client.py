@@ -2,7 +2,7 @@
 captures what it prints, kills it (with every process it started) and restarts it.
 
 Nothing the worker returns is believed: ``WorkerClient.request`` only moves JSON; callers
-validate every value they use (``gradcheck.observe``) and decide everything themselves.
+validate every value they use (``gradcheck.sandbox.replies``) and decide everything themselves.
 """
 
 from __future__ import annotations
