@@ -90,6 +90,14 @@ class Value:
         out._backward = _backward
         return out
 
+    def __abs__(self):  # abs(self)
+        out = Value(abs(self.data), (self,), "abs")
+
+        def _backward():
+            self.grad += (1.0 if self.data > 0 else -1.0) * out.grad
+        out._backward = _backward
+        return out
+
     def __neg__(self):  # -self
         return self * -1
 
