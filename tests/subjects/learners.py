@@ -1,0 +1,1588 @@
+"""Learner-pattern subjects: small Value classes written here, each showing one pattern found by
+reading public learners' micrograd implementations (issue 11). Sources only, as data; their
+exact expected findings are in tests/e2e/test_learner_corpus.py, for the patterns gradcheck
+handles. Written in our own words: no learner's code is copied.
+"""
+
+SOURCES: dict[str, str] = {}
+
+SOURCES['s01_closure_called_at_build'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push()
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s02_closure_called_hides_overwrite'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad = other.data * product.grad
+            other.grad = self.data * product.grad
+        product._backward = push()
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s03_math_missing_hides_overwrite'] = '''\
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad = (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s04_no_coercion_breaks_composites'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __radd__(self, other):
+        return self + other
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s05_grad_used_for_data'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.grad * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s06_power_for_times'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data ** product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s07_children_not_a_tuple'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def relu(self):
+        clipped = Value(self.data if self.data > 0 else 0.0, (self), "relu")
+
+        def push():
+            self.grad += (clipped.data > 0) * clipped.grad
+        clipped._backward = push
+        return clipped
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s08_methods_nested_in_backward'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+
+        def __neg__(self):
+            return self * -1
+
+        def __sub__(self, other):
+            return self + (-other)
+
+        def __radd__(self, other):
+            return self + other
+'''
+
+SOURCES['s09_rsub_parameters_swapped'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def __neg__(self):
+        return self * -1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rsub__(other, self):
+        return other + (-self)
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s10_op_returns_none'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def relu(self):
+        clipped = Value(max(0.0, self.data), (self,), "relu")
+
+        def push():
+            self.grad += (clipped.data > 0) * clipped.grad
+        clipped._backward = push
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s11_unusual_names_correct'] = '''\
+import math
+
+
+class Scalar:
+    def __init__(self, value, sources=(), tag=""):
+        self.value = value
+        self.grade = 0.0
+        self._ins = set(sources)
+        self._tag = tag
+        self._bck = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, Scalar) else Scalar(other)
+        total = Scalar(self.value + other.value, (self, other), "+")
+
+        def push():
+            self.grade += total.grade
+            other.grade += total.grade
+        total._bck = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Scalar) else Scalar(other)
+        product = Scalar(self.value * other.value, (self, other), "*")
+
+        def push():
+            self.grade += other.value * product.grade
+            other.grade += self.value * product.grade
+        product._bck = push
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.value)
+        result = Scalar(squashed, (self,), "tanh")
+
+        def push():
+            self.grade += (1.0 - squashed * squashed) * result.grade
+        result._bck = push
+        return result
+
+    def back(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._ins:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grade = 1.0
+        for node in reversed(order):
+            node._bck()
+'''
+
+SOURCES['s12a_local_slopes_correct'] = '''\
+import math
+
+
+class Value:
+    """Each node keeps its inputs and the local derivative towards each; no closures."""
+
+    __slots__ = ("data", "grad", "_inputs", "_slopes")
+
+    def __init__(self, data, inputs=(), slopes=()):
+        self.data = data
+        self.grad = 0.0
+        self._inputs = inputs
+        self._slopes = slopes
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data + other.data, (self, other), (1.0, 1.0))
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data * other.data, (self, other), (other.data, self.data))
+
+    def __pow__(self, k):
+        return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))
+
+    def exp(self):
+        e = math.exp(self.data)
+        return Value(e, (self,), (e,))
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if id(node) not in seen:
+                seen.add(id(node))
+                for parent in node._inputs:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            for parent, slope in zip(node._inputs, node._slopes):
+                parent.grad += slope * node.grad
+'''
+
+SOURCES['s12b_local_slopes_wrong_pow'] = '''\
+import math
+
+
+class Value:
+    """Each node keeps its inputs and the local derivative towards each; no closures."""
+
+    __slots__ = ("data", "grad", "_inputs", "_slopes")
+
+    def __init__(self, data, inputs=(), slopes=()):
+        self.data = data
+        self.grad = 0.0
+        self._inputs = inputs
+        self._slopes = slopes
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data + other.data, (self, other), (1.0, 1.0))
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        return Value(self.data * other.data, (self, other), (other.data, self.data))
+
+    def __pow__(self, k):
+        return Value(self.data ** k, (self,), (k * self.data ** k,))
+
+    def exp(self):
+        e = math.exp(self.data)
+        return Value(e, (self,), (e,))
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if id(node) not in seen:
+                seen.add(id(node))
+                for parent in node._inputs:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            for parent, slope in zip(node._inputs, node._slopes):
+                parent.grad += slope * node.grad
+'''
+
+SOURCES['s13_topo_append_inside_loop'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                    order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s14_no_seed'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        # self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s15_per_node_recursion'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self, root=True):
+        if root:
+            self.grad = 1.0
+        self._backward()
+        for parent in self._prev:
+            parent.backward(root=False)
+'''
+
+SOURCES['s16_op_records_no_inputs'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def relu(self):
+        clipped = Value(max(0.0, self.data))
+
+        def push():
+            self.grad += (clipped.data > 0) * clipped.grad
+        clipped._backward = push
+        return clipped
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s17_equality_by_value'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __eq__(self, other):
+        return isinstance(other, Value) and self.data == other.data
+
+    def __hash__(self):
+        return hash(self.data)
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s18_stub_not_implemented'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        raise NotImplementedError("TODO: tanh")
+
+    def exp(self):
+        raise NotImplementedError("TODO: exp")
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s19_marimo_cells'] = '''\
+import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    import math
+    return (math,)
+
+
+@app.cell
+def _(math):
+    class Value:
+        def __init__(self, data, inputs=(), op=""):
+            self.data = data
+            self.grad = 0.0
+            self._prev = set(inputs)
+            self._backward = lambda: None
+
+        def __add__(self, other):
+            other = other if isinstance(other, Value) else Value(other)
+            total = Value(self.data + other.data, (self, other), "+")
+
+            def push():
+                self.grad += total.grad
+                other.grad += total.grad
+            total._backward = push
+            return total
+
+        def __mul__(self, other):
+            other = other if isinstance(other, Value) else Value(other)
+            product = Value(self.data * other.data, (self, other), "*")
+
+            def push():
+                self.grad += other.data * product.grad
+                other.grad += self.data * product.grad
+            product._backward = push
+            return product
+
+        def tanh(self):
+            squashed = math.tanh(self.data)
+            result = Value(squashed, (self,), "tanh")
+
+            def push():
+                self.grad += (1.0 - squashed * squashed) * result.grad
+            result._backward = push
+            return result
+
+        def backward(self):
+            order, seen = [], set()
+
+            def visit(node):
+                if node not in seen:
+                    seen.add(node)
+                    for parent in node._prev:
+                        visit(parent)
+                    order.append(node)
+            visit(self)
+            self.grad = 1.0
+            for node in reversed(order):
+                node._backward()
+    return (Value,)
+
+
+if __name__ == "__main__":
+    app.run()
+'''
+
+SOURCES['s20_spelled_out_accumulate'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad = self.grad + total.grad
+            other.grad = total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad = self.grad + other.data * product.grad
+            other.grad = other.grad + self.data * product.grad
+        product._backward = push
+        return product
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s21_closure_on_other_attribute'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        squashed = math.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result.backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s22_pow_rejects_int_exponent'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def __pow__(self, k):
+        assert isinstance(k, float), "float exponents only"
+        raised = Value(self.data ** k, (self,), f"**{k}")
+
+        def push():
+            self.grad += k * self.data ** (k - 1) * raised.grad
+        raised._backward = push
+        return raised
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s23_log_divides_by_output'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def log(self):
+        logged = Value(math.log(self.data), (self,), "log")
+
+        def push():
+            self.grad += logged.grad / logged.data
+        logged._backward = push
+        return logged
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s24_exp_dunder_and_value_exponent'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def __exp__(self):
+        e = math.exp(self.data)
+        result = Value(e, (self,), "exp")
+
+        def push():
+            self.grad += e * result.grad
+        result._backward = push
+        return result
+
+    def __pow__(self, other):
+        if isinstance(other, Value):
+            raised = Value(self.data ** other.data, (self, other), "**")
+
+            def push():
+                self.grad += other.data * self.data ** (other.data - 1) * raised.grad
+                other.grad += raised.data * math.log(self.data) * raised.grad
+        else:
+            raised = Value(self.data ** other, (self,), f"**{other}")
+
+            def push():
+                self.grad += other * self.data ** (other - 1) * raised.grad
+        raised._backward = push
+        return raised
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
+
+SOURCES['s25_extra_activations'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def leaky_relu(self, slope=0.01):
+        bent = Value(self.data if self.data > 0 else slope * self.data, (self,), "leaky_relu")
+
+        def push():
+            self.grad += (1.0 if self.data > 0 else slope) * bent.grad
+        bent._backward = push
+        return bent
+
+    def softplus(self):
+        smooth = Value(math.log1p(math.exp(self.data)), (self,), "softplus")
+
+        def push():
+            self.grad += bent_sigmoid(self.data) * smooth.grad
+        smooth._backward = push
+        return smooth
+
+    def gelu(self):
+        c = math.sqrt(2.0 / math.pi)
+        inner = c * (self.data + 0.044715 * self.data ** 3)
+        t = math.tanh(inner)
+        shaped = Value(0.5 * self.data * (1.0 + t), (self,), "gelu")
+
+        def push():
+            slope = 0.5 * (1.0 + t) + 0.5 * self.data * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * self.data ** 2)
+            self.grad += slope * shaped.grad
+        shaped._backward = push
+        return shaped
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+
+
+def bent_sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+'''
+
+SOURCES['s26_numpy_scalar_data'] = '''\
+import numpy as np
+
+
+class Value:
+    def __init__(self, data, inputs=(), op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(inputs)
+        self._op = op
+        self._backward = lambda: None
+
+    def __repr__(self):
+        return f"Value({self.data}, grad={self.grad})"
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        total = Value(self.data + other.data, (self, other), "+")
+
+        def push():
+            self.grad += total.grad
+            other.grad += total.grad
+        total._backward = push
+        return total
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        product = Value(self.data * other.data, (self, other), "*")
+
+        def push():
+            self.grad += other.data * product.grad
+            other.grad += self.data * product.grad
+        product._backward = push
+        return product
+
+    def tanh(self):
+        squashed = np.tanh(self.data)
+        result = Value(squashed, (self,), "tanh")
+
+        def push():
+            self.grad += (1.0 - squashed * squashed) * result.grad
+        result._backward = push
+        return result
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(node):
+            if node not in seen:
+                seen.add(node)
+                for parent in node._prev:
+                    visit(parent)
+                order.append(node)
+        visit(self)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward()
+'''
