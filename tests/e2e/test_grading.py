@@ -69,6 +69,28 @@ def graded(mixed_class, tmp_path_factory):
     return outs
 
 
+# Every submission of ``mixed_class`` by its id in the gradebook and its folder in --out.
+SUBMISSIONS = set(EXPECTED) | {"hostile_loop_in_op", "hostile_fake_result_then_exit"}
+PER_SUBMISSION = ("result.json", "results.json", "feedback.html")
+
+
+def written(out, name):
+    """Each submission's ``name`` file in ``out``, after checking that every submission has one
+    and nothing else does (a loop over an empty glob would pass without looking at anything)."""
+    found = {p.parent.name: p for p in out.glob(f"*/{name}")}
+    missing, extra = SUBMISSIONS - set(found), set(found) - SUBMISSIONS
+    assert not missing and not extra, f"{name}: missing for {missing}, unexpected for {extra}"
+    return found
+
+
+def test_every_submission_has_its_files(graded):
+    for jobs, out in graded.items():
+        for name in PER_SUBMISSION:
+            for sid, path in written(out, name).items():
+                assert path.stat().st_size > 0, (jobs, sid, name)
+        assert set(gradebook(out / "gradebook.csv")) == SUBMISSIONS
+
+
 def test_same_gradebook_with_one_or_two_jobs(graded):
     assert (graded[1] / "gradebook.csv").read_text() == (graded[2] / "gradebook.csv").read_text()
 
@@ -96,7 +118,7 @@ def test_gradescope_results_follow_the_documented_fields(graded):
                    "output_format", "tags", "visibility", "extra_data"}
     visibilities = {"hidden", "after_due_date", "after_published", "visible"}
     formats = {"text", "html", "simple_format", "md", "ansi"}
-    for results in graded[1].glob("*/results.json"):
+    for results in written(graded[1], "results.json").values():
         doc = json.loads(results.read_text())
         assert set(doc) <= top_fields and {"score", "tests"} <= set(doc)
         assert isinstance(doc["score"], int | float) and isinstance(doc["execution_time"], int | float)
@@ -129,10 +151,10 @@ def test_outputs_exist_per_submission_and_for_the_class(graded):
 
 def test_regrading_skips_what_is_already_graded(graded, mixed_class):
     out = graded[1]
-    before = {p: p.stat().st_mtime_ns for p in out.glob("*/result.json")}
+    before = {sid: p.stat().st_mtime_ns for sid, p in written(out, "result.json").items()}
     proc = run_grade(mixed_class, "--rubric", "part1", "--out", out, "--timeout", "5")  # as graded
     assert proc.returncode == 0
-    assert {p: p.stat().st_mtime_ns for p in out.glob("*/result.json")} == before
+    assert {sid: p.stat().st_mtime_ns for sid, p in written(out, "result.json").items()} == before
 
 
 def test_gradescope_command(tmp_path):
@@ -171,6 +193,6 @@ def test_bad_rubric_stops_before_grading(tmp_path):
 def test_saved_results_read_back_unchanged(graded):
     from gradcheck.result import Result
 
-    for saved in graded[1].glob("*/result.json"):
+    for saved in written(graded[1], "result.json").values():
         doc = json.loads(saved.read_text())["result"]
         assert json.loads(json.dumps(Result.from_json(doc).to_json())) == doc  # as saved: tuples are lists
