@@ -16,7 +16,8 @@ from dataclasses import dataclass
 class GradStatement:
     line: int
     text: str
-    assigns: bool  # `=` rather than `+=`
+    assigns: bool  # `=` rather than `+=` -- and not `x.grad = x.grad + ...`, which accumulates
+    target: str = ""  # whose gradient: the name before `.grad` (`self`, `other`), "" if not a name
 
 
 # Larger sources are not parsed: nobody hand-writes a 2 MB Value class, and the parser's memory
@@ -64,9 +65,25 @@ def grad_statements(source: str, func_line: int, grad_attr: str) -> list[GradSta
             targets = [node.target]
         for target in targets:
             if isinstance(target, ast.Attribute) and target.attr == grad_attr:
+                accumulates = isinstance(node, ast.AugAssign) or _reads_itself(node, target)
                 found.append(GradStatement(node.lineno, lines[node.lineno - 1].strip(),
-                                           assigns=not isinstance(node, ast.AugAssign)))
+                                           assigns=not accumulates, target=_base_name(target)))
     return sorted(found, key=lambda s: s.line)
+
+
+def _reads_itself(node: ast.AST, target: ast.Attribute) -> bool:
+    """``x.grad = x.grad + ...``: an assignment whose value reads the very attribute it writes
+    accumulates (marimo writes every ``+=`` this way)."""
+    value = getattr(node, "value", None)
+    if value is None:
+        return False
+    wanted = ast.dump(target, annotate_fields=False).replace("Store()", "Load()")
+    return any(ast.dump(n, annotate_fields=False) == wanted for n in ast.walk(value)
+               if isinstance(n, ast.Attribute))
+
+
+def _base_name(target: ast.Attribute) -> str:
+    return target.value.id if isinstance(target.value, ast.Name) else ""
 
 
 def free_globals(source: str, func_line: int) -> list[str]:

@@ -280,3 +280,16 @@ def test_a_subject_is_compared_at_a_tight_tolerance_and_float32_at_a_wider_one(c
     assert not expected.grad_ok(0, None) and not expected.grad_ok(0, float("nan"))
     assert precision_scale(8) == 1.0 and precision_scale(None) == 1.0
     assert precision_scale(4) == 100.0 and precision_scale(2) == 1e4
+
+
+def test_a_spelled_out_accumulation_is_not_an_overwrite():
+    from gradcheck.source import grad_statements
+
+    source = ("def f(self, other):\n"
+              "    def push():\n"
+              "        self.grad = self.grad + out.grad\n"
+              "        other.grad = out.grad\n"
+              "        other.grad += 1\n")
+    found = grad_statements(source, 2, "grad")
+    assert [(s.line, s.assigns, s.target) for s in found] == [(3, False, "self"), (4, True, "other"),
+                                                              (5, False, "other")]
