@@ -40,21 +40,22 @@ class Composition:
     def built_on(self, primitive: str, op: str) -> bool:
         if primitive == op:
             return False
+        usual = primitive in get_op(op).built_from
         if self.observed:
-            base = self.closures.get(primitive)
-            return bool(base) and base < self.closures.get(op, frozenset())
-        return primitive in get_op(op).built_from
+            base, ran = self.closures.get(primitive), self.closures.get(op, frozenset())
+            # `__radd__ = self + other` runs exactly add's closure: equal sets, and the table
+            # says which of the two is the primitive
+            return bool(base) and (base < ran or (base == ran and usual))
+        return usual
 
 
-def _foldable(f: Finding, composition: Composition) -> bool:
-    if f.op is None or f.severity != ERROR or f.code not in SAME_CODE | ANY_CODE:
-        return False
-    # Without observed structure only a defect identified from the numbers is attributed to a
-    # usual composition; a forward value or a crash says nothing about how the op is built.
-    return composition.observed or f.code in ANY_CODE or f.evidence.get("identified_by") == "fingerprint"
+def _foldable(f: Finding) -> bool:
+    return f.op is not None and f.severity == ERROR and f.code in SAME_CODE | ANY_CODE
 
 
 def _parent_fits(parent: Finding, heir: Finding, composition: Composition) -> bool:
+    # Without observed structure only a defect identified from the numbers is attributed to a
+    # usual composition; a forward value or a crash says nothing about how the op is built.
     if not composition.observed and parent.evidence.get("identified_by") != "fingerprint":
         return False
     return parent.code == heir.code or heir.code in ANY_CODE
@@ -64,7 +65,7 @@ def attribute(findings: list[Finding], composition: Composition) -> list[Finding
     """The findings with every inherited defect folded into its root cause(s): an op's finding
     disappears when an op it is built from has a finding that explains it, and is listed in
     that finding's ``inherited_by`` (in every such root, when it is built from several)."""
-    candidates = [f for f in findings if _foldable(f, composition)]
+    candidates = [f for f in findings if _foldable(f)]
 
     def parents(f: Finding) -> list[Finding]:
         return [p for p in candidates if p is not f and composition.built_on(p.op, f.op)

@@ -293,3 +293,14 @@ def test_a_spelled_out_accumulation_is_not_an_overwrite():
     found = grad_statements(source, 2, "grad")
     assert [(s.line, s.assigns, s.target) for s in found] == [(3, False, "self"), (4, True, "other"),
                                                               (5, False, "other")]
+
+
+def test_an_op_that_only_runs_its_primitive_s_closure_folds_into_it():
+    """``__radd__ = self + other`` runs exactly add's closure: the table says which is the
+    primitive; two ops with equal closures and no such relation stay apart."""
+    same = Composition(observed=True, closures={"add": frozenset({ADD}), "radd": frozenset({ADD}),
+                                                "mul": frozenset({MUL}), "pow": frozenset({MUL})})
+    found = attribute([f("grad-overwrite", "add"), f("grad-overwrite", "radd")], same)
+    assert [(x.op, x.inherited_by) for x in found] == [("add", ["radd"])]
+    apart = attribute([f("grad-overwrite", "mul"), f("grad-overwrite", "pow")], same)
+    assert sorted(x.op for x in apart) == ["mul", "pow"]

@@ -164,3 +164,26 @@ def test_no_result_that_fails_scores_the_maximum(coverage, found, rubric):
     assert 0 <= score.total <= score.max_score
     if result.verdict != "pass":
         assert score.total < score.max_score
+
+
+def test_a_failed_generated_case_and_a_wrong_forward_value_fail_their_cells():
+    caps = SimpleNamespace(ops={"add": True, "mul": True}, grad_attr="grad")
+    forward = ForwardOutcome(faulty=frozenset({"mul"}), judged={"add": Judged(3), "mul": Judged(3)})
+    rules = RuleOutcome(observed=True, judged={"add": Judged(2)})
+    e2e = EndToEndOutcome(tested=frozenset({"add"}), judged={"add": 40})
+    matrix = op_matrix(caps, [Finding("forward-wrong", "m", op="mul")], forward, rules, e2e,
+                       frozenset({"add"}))
+    assert matrix["mul"]["forward"] == (FAIL, "forward-wrong")
+    assert matrix["add"]["end-to-end"][0] == FAIL
+
+
+def test_a_cell_nobody_judged_earns_nothing():
+    """An end-to-end cell with no judged case earns nothing, and neither does a forward value
+    no case judged when the end-to-end cell that stands in for it was not judged either."""
+    coverage = all_pass()
+    coverage["mul"]["end-to-end"] = (NOT_JUDGED, "the oracles agreed on none of its cases")
+    items = {i.name: i.score for i in PART1.score(result_with(coverage)).items}
+    assert items["mul: end-to-end"] == 0 and items["mul: forward"] == 1
+    coverage["mul"]["forward"] = (NOT_JUDGED, "the oracles agreed on none of its cases")
+    items = {i.name: i.score for i in PART1.score(result_with(coverage)).items}
+    assert items["mul: forward"] == 0
