@@ -2,15 +2,23 @@
 
 Names are found by probing, not assumed: the attribute that holds a node's inputs is whichever
 attribute of ``a * b`` holds exactly ``a`` and ``b``; the per-node closure is the callable
-instance attribute of an op result; ``backward()`` may be called ``backprop``.
+instance attribute of an op result; ``backward()`` may be called ``backprop``. An op's method may have the name a learner gave it
+(``__exp__``, ``ReLU``): the first of the op's names the class has is the one every expression
+built for this subject calls. A few ops need more than a method to be recognised (a ``__pow__``
+that takes only number exponents, the form of a ``gelu``): they are confirmed by running them once
+at load (``probe_wires``, ``settle_probes``).
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
-from gradcheck.ops import OPS
+from gradcheck.graph import Graph, apply, leaf
+from gradcheck.ops import OPS, Op, get_op
+from gradcheck.sandbox.replies import GraphRun
 
 # Preference order when several attributes qualify; anything else found by probing comes after.
 INPUTS_NAMES = ("_prev", "_children", "children", "prev", "_previous", "_dependencies",
@@ -29,6 +37,9 @@ class Capabilities:
     inputs_attr: str | None = None
     closure_attr: str | None = None
     ops: dict[str, bool] = field(default_factory=dict)
+    op_methods: dict[str, str] = field(default_factory=dict)  # supported op -> the method called
+    # op -> why it is not taken although the class has a method of its name
+    op_absent: dict[str, str] = field(default_factory=dict)
     number_coercion: bool | None = None
     slots: bool = False
     initial_grad: float | None = None  # a fresh value's grad (should be 0)
@@ -39,9 +50,18 @@ class Capabilities:
     def supported_ops(self) -> list[str]:
         return [name for name, ok in self.ops.items() if ok]
 
+    def method_of(self, op: Op) -> str:
+        """The method this subject implements ``op`` with (its own spelling), else the usual."""
+        return self.op_methods.get(op.name, op.method)
+
+    def absence(self, op: Op) -> str:
+        """Why the subject does not support ``op``, for the unsupported-op finding."""
+        return self.op_absent.get(op.name) or f"no `{op.method}` on {self.class_name}"
+
     def to_json(self) -> dict:
         data = asdict(self)
         del data["methods"]  # source positions: internal, shown through findings' locations
+        del data["op_absent"]  # said by the unsupported-op findings
         return data
 
 
@@ -110,8 +130,89 @@ def decide(class_facts: dict, inspected: dict, backward_name: str | None = None)
 
     caps.backward = _pick_backward(attrs, backward_name, exclude=caps.closure_attr)
     for op in OPS:
-        caps.ops[op.name] = op.method in attrs and attrs[op.method]["kind"] == "function"
+        method, why = _op_method(op, attrs)
+        caps.ops[op.name] = method is not None
+        if method is not None:
+            caps.op_methods[op.name] = method
+        elif why:
+            caps.op_absent[op.name] = why
     return caps
+
+
+def _op_method(op: Op, attrs: dict) -> tuple[str | None, str]:
+    """The first of the op's method names the class defines as a function, or None and, when a
+    method of that name cannot be the op, why. An op called by name (``x.relu()``) needs a
+    method that takes no argument besides self."""
+    called_by_name = "{m}" in op.expr
+    why = ""
+    for name in op.methods:
+        attr = attrs.get(name)
+        if attr is None or attr["kind"] != "function":
+            continue
+        required = attr.get("required_args")
+        if called_by_name and isinstance(required, int) and required > 0:
+            why = why or f"`{name}` needs {required} argument(s), so `x.{name}()` cannot be called"
+            continue
+        return name, ""
+    return None, why
+
+
+def probe_wires(caps: Capabilities) -> dict[str, list[dict]]:
+    """For each op that needs confirming and whose method the subject has: the op once at its
+    probe operands, as the worker runs it (op name -> wire)."""
+    wires = {}
+    for op in OPS:
+        if op.confirm and caps.ops.get(op.name):
+            wires[op.name] = _probe_graph(op).to_wire(caps.op_methods)
+    return wires
+
+
+def _probe_graph(op: Op) -> Graph:
+    k = op.constants[0] if op.constants else None
+    return Graph((*[leaf(x) for x in op.probe], apply(op.name, *range(op.arity), k=k)))
+
+
+def _value_at(op: Op, probe: tuple[float, ...]) -> float:
+    return op.value(*probe, *op.constants[:1])
+
+
+def settle_probes(caps: Capabilities, runs: Mapping[str, GraphRun | None]) -> None:
+    """Keep each probed op only when its probe confirms it (None: the probe did not run, e.g.
+    it killed the worker). Of two forms of one op (``form_of``), the one whose value the
+    subject's method gives is kept; the base form when it gives neither, so that a wrong value
+    is reported against it."""
+    for name, run in runs.items():
+        op = get_op(name)
+        method = caps.op_methods.get(name, op.method)
+        source = op.apply_source([f"{caps.class_name}({x!r})" for x in op.probe],
+                                 op.constants[0] if op.constants else None, method)
+        got = None
+        if run is not None and run.error is None:
+            got = run.data[-1] if run.data else None
+        if op.form_of:
+            base = get_op(op.form_of)
+            if got is not None and abs(got - _value_at(op, op.probe)) < abs(got - _value_at(base, op.probe)):
+                _drop(caps, base.name, f"`{method}()` computes the `{op.name}` form instead: "
+                                       f"`{source}` gives {got!r}; checked as `{op.name}`")
+            else:
+                _drop(caps, name, f"`{method}()` computes another form than `{op.name}`: "
+                                  f"`{source}` gives {got!r}; checked as `{base.name}`")
+            continue
+        if run is None:
+            _drop(caps, name, f"probing `{source}` stopped the worker")
+        elif run.error is not None:
+            _drop(caps, name, f"`{source}` raises {run.error}")
+        elif got is None:
+            _drop(caps, name, f"`{source}` does not give a number")
+        elif op.confirm == "value" and not math.isclose(got, _value_at(op, op.probe), rel_tol=1e-5, abs_tol=1e-9):
+            _drop(caps, name, f"`{source}` gives {got!r}, not {_value_at(op, op.probe)!r}: "
+                              "only that form is checked")
+
+
+def _drop(caps: Capabilities, name: str, why: str) -> None:
+    caps.ops[name] = False
+    caps.op_methods.pop(name, None)
+    caps.op_absent[name] = why
 
 
 def _prefer(found: list[str], order: tuple[str, ...]) -> str | None:

@@ -7,9 +7,14 @@ the output that ``backward()`` is called on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gradcheck.ops import get_op
+
+# op name -> the method a subject implements it with (Capabilities.op_methods); where absent,
+# the op table's usual name
+Methods = Mapping[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -62,31 +67,33 @@ class Graph:
                 out[a].append(i)
         return out
 
-    def statement(self, i: int) -> str:
+    def statement(self, i: int, methods: Methods = None) -> str:
         node = self.nodes[i]
         if node.is_leaf:
             return f"{self.name(i)} = {{cls}}({node.value!r})"
         op = get_op(node.op)
-        return f"{self.name(i)} = " + op.apply_source([self.name(a) for a in node.args], node.k)
+        return f"{self.name(i)} = " + op.apply_source([self.name(a) for a in node.args], node.k,
+                                                      _method(node.op, methods))
 
-    def to_wire(self) -> list[dict]:
-        """The form sent to the worker: only data, plus each op's application template."""
+    def to_wire(self, methods: Methods = None) -> list[dict]:
+        """The form sent to the worker: only data, plus each op's application template, calling
+        the subject's own method names."""
         wire = []
         for n in self.nodes:
             if n.is_leaf:
                 wire.append({"leaf": n.value})
             else:
                 op = get_op(n.op)
-                wire.append({"op": n.op, "expr": op.apply_source([f"{{{a}}}" for a in range(op.arity)], n.k),
-                             "args": list(n.args)})
+                expr = op.apply_source([f"{{{a}}}" for a in range(op.arity)], n.k, _method(n.op, methods))
+                wire.append({"op": n.op, "expr": expr, "args": list(n.args)})
         return wire
 
-    def describe(self) -> str:
+    def describe(self, methods: Methods = None) -> str:
         """One line per node, e.g. ``n1 = a * b``; used in messages and evidence."""
-        return "; ".join(self.statement(i).replace("{cls}", "Value") for i in range(len(self.nodes)))
+        return "; ".join(self.statement(i, methods).replace("{cls}", "Value") for i in range(len(self.nodes)))
 
-    def snippet(self, class_name: str, backward: str | None = "backward") -> str:
-        lines = [self.statement(i).replace("{cls}", class_name) for i in range(len(self.nodes))]
+    def snippet(self, class_name: str, backward: str | None = "backward", methods: Methods = None) -> str:
+        lines = [self.statement(i, methods).replace("{cls}", class_name) for i in range(len(self.nodes))]
         out = self.name(self.output)
         if backward:
             lines.append(f"{out}.{backward}()")
@@ -105,6 +112,10 @@ class Graph:
                 args = [vals[a] for a in n.args] + ([n.k] if op.takes_constant else [])
                 vals.append(float(op.value(*args)))
         return vals
+
+
+def _method(op: str, methods: Methods) -> str | None:
+    return methods.get(op) if methods else None
 
 
 def leaf(value: float) -> Node:

@@ -11,7 +11,7 @@ import platform
 import posixpath
 from dataclasses import dataclass
 
-from gradcheck.capabilities import Capabilities, choose_class, decide
+from gradcheck.capabilities import Capabilities, choose_class, decide, probe_wires, settle_probes
 from gradcheck.findings import WARNING, Finding, Stage
 from gradcheck.graph import Graph
 from gradcheck.loader import VIRTUAL_ROOT, Submission
@@ -136,6 +136,7 @@ class SubjectSession:
                 f"class {facts['name']} could not be used: building {facts['name']}(0.75) and "
                 f"combining two of them raised {err}")], [])
         self.caps = decide(facts, inspected, self.backward_name)
+        self._confirm_ops()
         if self.backward_name and self.caps.backward is None:
             return LoadReport(None, [self._load_error(
                 f"--backward {self.backward_name}: {facts['name']} has no method of that name")], [])
@@ -218,7 +219,7 @@ class SubjectSession:
 
     def run(self, graphs: list[Graph], *, grads: bool = True, use_backward: bool = True,
             instrument: bool = False, wire: list[list[dict]] | None = None) -> list[GraphRun]:
-        wire = wire if wire is not None else [g.to_wire() for g in graphs]
+        wire = wire if wire is not None else [g.to_wire(self.caps.op_methods) for g in graphs]
         backward = self.caps.backward if use_backward else None
         reply = self._request("run", graphs=wire, grads=grads and self.caps.grad_attr is not None,
                               backward=backward, instrument=instrument, **self._api())
@@ -227,6 +228,18 @@ class SubjectSession:
                 for i, w in enumerate(wire)]
         self._raise_on_process_errors([r.error for r in runs])
         return runs
+
+    def _confirm_ops(self) -> None:
+        """Run once each op a method alone does not confirm (capabilities.probe_wires); an op
+        whose probe kills the worker is not taken."""
+        wires = probe_wires(self.caps)
+        if not wires:
+            return
+        try:
+            runs = self.run([], grads=False, wire=list(wires.values()))
+        except WorkerDied:
+            runs = [None] * len(wires)
+        settle_probes(self.caps, dict(zip(wires, runs, strict=True)))
 
     def local_rule(self, cases: list[dict]) -> list[RuleProbe]:
         reply = self._request("local_rule", cases=cases, **self._api())

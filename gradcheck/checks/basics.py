@@ -36,7 +36,7 @@ def capability_findings(subject: Subject) -> list[Finding]:
     for op in OPS:
         if not caps.ops.get(op.name):
             findings.append(Finding("unsupported-op", f"`{op.name}` is not implemented "
-                                    f"(no `{op.method}` on {caps.class_name})", op=op.name))
+                                    f"({caps.absence(op)})", op=op.name))
     add, mul = get_op("add"), get_op("mul")
     try:
         runs = subject.session.run([], grads=False, wire=[_with_number(add), _with_number(mul)])
@@ -107,12 +107,14 @@ def forward_check(subject: Subject) -> ForwardOutcome:
             got = (f"raises {run.error}" if run.error else
                    f"gives a {run.data_types[out]}, not a number" if out in run.data_types
                    else f"gives {run.data[out]!r}")
+            methods = subject.caps.op_methods
+            method = methods.get(op.name, op.method)
             outcome.findings.append(Finding(
                 "forward-wrong",
-                f"`{graph.describe().split('; ')[-1]}` {got}; expected {expected.values[out]!r}",
-                op=op.name, location=_error_location(subject, run) or subject.method_location(op.method),
-                evidence={"case": graph.describe(), "expected": expected.values[out], "actual": got,
-                          "snippet": graph.snippet(subject.caps.class_name, backward=None)}))
+                f"`{graph.describe(methods).split('; ')[-1]}` {got}; expected {expected.values[out]!r}",
+                op=op.name, location=_error_location(subject, run) or subject.method_location(method),
+                evidence={"case": graph.describe(methods), "expected": expected.values[out], "actual": got,
+                          "snippet": graph.snippet(subject.caps.class_name, backward=None, methods=methods)}))
             break
         outcome.judged[op.name] = Judged(judged)
     outcome.faulty, outcome.died = frozenset(faulty), frozenset(died)

@@ -13,6 +13,7 @@ outcome carries them, and ``attribution`` reports the defect once, on the primit
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gradcheck.checks import Subject, death
@@ -57,10 +58,11 @@ def classify(actual: float | None, preset: float, upstream: float, local: float)
     return {WRONG}
 
 
-def _case(graph: Graph) -> dict:
+def _case(graph: Graph, methods: Mapping[str, str]) -> dict:
+    """One probe of the graph's last op, calling the subject's own method for it."""
     node = graph.nodes[-1]
     op = get_op(node.op)
-    return {"expr": op.apply_source([f"{{{i}}}" for i in range(op.arity)], node.k),
+    return {"expr": op.apply_source([f"{{{i}}}" for i in range(op.arity)], node.k, methods.get(op.name)),
             "inputs": [graph.nodes[i].value for i in range(op.arity)],
             "input_grads": list(PRESET[: op.arity]), "upstream": UPSTREAM}
 
@@ -84,7 +86,7 @@ def local_rule_check(subject: Subject, forward: ForwardOutcome) -> RuleOutcome:
             continue
         graphs = op_points(op, count=1 if op.name in forward.faulty else 2)
         try:
-            replies = subject.session.local_rule([_case(g) for g in graphs])
+            replies = subject.session.local_rule([_case(g, caps.op_methods) for g in graphs])
         except WorkerDied as died_:
             outcome.findings.append(death(died_, Stage.LOCAL_RULE, f"the local rule of `{op.name}`", op=op.name))
             faulty.add(op.name)

@@ -19,6 +19,8 @@ EXPECTED: dict[str, frozenset] = {
     "s14_no_seed": frozenset({("grad-seed", None)}),
     "s22_pow_rejects_int_exponent": frozenset({("forward-wrong", "pow")}),
     "s23_log_divides_by_output": frozenset({("wrong-derivative", "log")}),
+    "s24_exp_dunder_and_value_exponent": CORRECT,  # exp as `__exp__`, `x ** y` with both values
+    "s25_extra_activations": CORRECT,  # leaky_relu, softplus, gelu in its tanh form
     "s26_numpy_scalar_data": CORRECT,
 }
 
@@ -46,3 +48,21 @@ def test_the_pattern_is_named_exactly(name, results):
 
 def test_every_expected_subject_exists():
     assert set(EXPECTED) <= set(SOURCES)
+
+
+# Ops a learner adds or spells their own way are checked, not merely tolerated: every cell of
+# theirs is judged and passes (absent would mean the op went unseen).
+CHECKED_OPS = {
+    "s24_exp_dunder_and_value_exponent": {"exp": "__exp__", "vpow": "__pow__", "pow": "__pow__"},
+    "s25_extra_activations": {"leaky_relu": "leaky_relu", "softplus": "softplus", "gelu_tanh": "gelu"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKED_OPS))
+def test_learners_own_ops_are_checked_under_their_names(name, results):
+    result = results[name]
+    for op, method in CHECKED_OPS[name].items():
+        assert result.coverage[op] == {"forward": ("pass", ""), "local rule": ("pass", ""),
+                                       "end-to-end": ("pass", "")}, (op, result.coverage[op])
+        assert result.capabilities["op_methods"][op] == method
+    assert not {f.op for f in result.findings if f.code == "unsupported-op"} & set(CHECKED_OPS[name])

@@ -16,6 +16,104 @@ DESIGNS = {
 }
 
 
+def _rewrite(source: str, *pairs: tuple[str, str]) -> str:
+    for old, new in pairs:
+        assert source.count(old) == 1, old
+        source = source.replace(old, new)
+    return source
+
+
+# Ops learners add beyond the lecture's, under the names they give them: `__exp__`, `ReLU`,
+# `Tanh`, `Sigmoid`, `leakyrelu` with a default slope, the exact (erf) GELU, a `__pow__` that
+# takes value exponents too, `2 ** x`, sqrt, sin, cos, softplus.
+LEARNER_OPS = '''    def __pow__(self, k):
+        if isinstance(k, Value):
+            out = Value(self.data ** k.data, (self, k), "**")
+
+            def _backward():
+                self.grad += k.data * self.data ** (k.data - 1) * out.grad
+                k.grad += out.data * math.log(self.data) * out.grad
+            out._backward = _backward
+            return out
+        out = Value(self.data ** k, (self,), f"**{k}")
+
+        def _backward():
+            self.grad += k * self.data ** (k - 1) * out.grad
+        out._backward = _backward
+        return out
+
+    def __rpow__(self, base):  # base ** self
+        out = Value(base ** self.data, (self,), "rpow")
+
+        def _backward():
+            self.grad += out.data * math.log(base) * out.grad
+        out._backward = _backward
+        return out
+
+    def sqrt(self):
+        root = math.sqrt(self.data)
+        out = Value(root, (self,), "sqrt")
+
+        def _backward():
+            self.grad += 0.5 / root * out.grad
+        out._backward = _backward
+        return out
+
+    def sin(self):
+        out = Value(math.sin(self.data), (self,), "sin")
+
+        def _backward():
+            self.grad += math.cos(self.data) * out.grad
+        out._backward = _backward
+        return out
+
+    def cos(self):
+        out = Value(math.cos(self.data), (self,), "cos")
+
+        def _backward():
+            self.grad += -math.sin(self.data) * out.grad
+        out._backward = _backward
+        return out
+
+    def leakyrelu(self, alpha=0.01):
+        out = Value(self.data if self.data > 0 else alpha * self.data, (self,), "leakyrelu")
+
+        def _backward():
+            self.grad += (1.0 if self.data > 0 else alpha) * out.grad
+        out._backward = _backward
+        return out
+
+    def softplus(self):
+        out = Value(math.log(1 + math.exp(self.data)), (self,), "softplus")
+
+        def _backward():
+            self.grad += 1 / (1 + math.exp(-self.data)) * out.grad
+        out._backward = _backward
+        return out
+
+    def gelu(self):
+        cdf = 0.5 * (1 + math.erf(self.data / math.sqrt(2)))
+        out = Value(self.data * cdf, (self,), "gelu")
+
+        def _backward():
+            density = math.exp(-self.data ** 2 / 2) / math.sqrt(2 * math.pi)
+            self.grad += (cdf + self.data * density) * out.grad
+        out._backward = _backward
+        return out
+'''
+DESIGNS["learner_ops"] = _rewrite(
+    DESIGNS["closure"],
+    ('    def __pow__(self, k):\n        assert isinstance(k, (int, float)), "only constant exponents"\n'
+     '        out = Value(self.data ** k, (self,), f"**{k}")\n\n        def _backward():\n'
+     "            self.grad += k * self.data ** (k - 1) * out.grad\n        out._backward = _backward\n"
+     "        return out\n", LEARNER_OPS),
+    ("    def exp(self):", "    def __exp__(self):"),
+    ("    def tanh(self):", "    def Tanh(self):"),
+    ("    def relu(self):", "    def ReLU(self):"),
+    ("    def sigmoid(self):", "    def Sigmoid(self):"),
+)
+
+
 @dataclass(frozen=True)
 class Injector:
     name: str
@@ -122,4 +220,14 @@ REGISTRY = [
     Injector("tape-not-reversed", "tape", "for node in reversed(order):", "for node in order:",
              E(("topo-order", None))),
     Injector("tape-no-seed", "tape", "        self.grad = 1.0\n", "", E(("grad-seed", None))),
+    # --- ops learners add, under their own names (DESIGNS["learner_ops"]) ---
+    Injector("leakyrelu-slope-sign", "learner_ops", "self.grad += (1.0 if self.data > 0 else alpha) * out.grad",
+             "self.grad += (1.0 if self.data > 0 else -alpha) * out.grad", E(("wrong-derivative", "leaky_relu"))),
+    Injector("cos-sign", "learner_ops", "self.grad += -math.sin(self.data) * out.grad",
+             "self.grad += math.sin(self.data) * out.grad", E(("wrong-derivative", "cos"))),
+    Injector("vpow-exponent-missing-factor", "learner_ops",
+             "k.grad += out.data * math.log(self.data) * out.grad", "k.grad += out.data * math.log(self.data)",
+             E(("missing-chain-factor", "vpow"))),
+    Injector("gelu-overwrite", "learner_ops", "self.grad += (cdf + self.data * density) * out.grad",
+             "self.grad = (cdf + self.data * density) * out.grad", E(("grad-overwrite", "gelu"))),
 ]

@@ -95,6 +95,9 @@ VARIANTS = {
        for name, expr in (("numpy_float64_data", "np.float64(data)"),
                           ("numpy_0d_array_data", "np.array(data)"),
                           ("numpy_float32_0d_array_data", "np.array(data, dtype=np.float32)"))},
+    # ops beyond the lecture's under learners' own names (`__exp__`, `ReLU`, `leakyrelu`...),
+    # the exact (erf) GELU, and a `__pow__` taking value exponents
+    "learner_ops_aliases": DESIGNS["learner_ops"],
     # pow keeps its number exponent among the inputs; the learner's traversal skips non-Values
     "pow_exponent_among_inputs": _edit(
         FULL, ('out = Value(self.data ** k, (self,), f"**{k}")', 'out = Value(self.data ** k, (self, k), f"**{k}")'),

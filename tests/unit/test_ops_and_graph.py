@@ -32,7 +32,7 @@ def recorder_class(calls: list[str]) -> type:
             return self
         return call
 
-    return type("Recorder", (), {op.method: recording(op.method) for op in OPS})
+    return type("Recorder", (), {name: recording(name) for op in OPS for name in op.methods})
 
 
 def samples(op: Op, k):
@@ -57,7 +57,9 @@ def definitions_at(op: Op, operands: list[float], k) -> dict[str, float]:
             "torch": float(op.torch(*tensors, *constant)),
             "sympy": float(expr.subs(dict(zip(symbols, operands, strict=True))).evalf(30)),
             "mpmath": float(op.mpmath(*[mpmath.mpf(x) for x in operands], *constant)),
-            "expr": float(eval(source, {"a": tensors[0], "b": tensors[-1]})),  # noqa: S307
+            # an op called by name is its method; torch has methods of some of those names
+            **({"expr": float(eval(source, {"a": tensors[0], "b": tensors[-1]}))}  # noqa: S307
+               if "{m}" not in op.expr or hasattr(torch.Tensor, op.method) else {}),
         }
 
 
@@ -66,7 +68,9 @@ def test_every_op_is_complete(op):
     assert op.arity in (1, 2) and op.method
     # the template names exactly the op's operands, and {k} exactly when it takes a constant
     expected = {str(i) for i in range(op.arity)} | ({"k"} if op.takes_constant else set())
-    assert placeholders(op.expr) == expected, op.expr
+    assert placeholders(op.expr) - {"m"} == expected, op.expr
+    # only an op called by name can be spelled another way
+    assert op.aliases == () or "{m}" in op.expr, op.name
     if op.takes_constant:
         assert op.arity == 1, "the generator only places constants on unary ops"
     for k in op.constants or (None,):
@@ -76,6 +80,11 @@ def test_every_op_is_complete(op):
         cls = recorder_class(calls)
         eval(op.apply_source(["a", "b"][: op.arity], k), {"a": cls(), "b": cls()})  # noqa: S307
         assert calls == [op.method], (op.expr, k, calls)
+        # ... or, given a learner's spelling, that one
+        for alias in op.aliases:
+            calls.clear()
+            eval(op.apply_source(["a", "b"][: op.arity], k, alias), {"a": cls(), "b": cls()})  # noqa: S307
+            assert calls == [alias], (op.expr, alias, calls)
         # every constant is usable: some sample operands are inside the domain with it
         points = samples(op, k)
         assert points, f"{op.name} with k={k} is outside its domain at every sample point"
@@ -92,7 +101,7 @@ def test_op_names_are_unique():
 
 def test_unknown_op_message_lists_known_ops():
     with pytest.raises(KeyError, match="known ops: add"):
-        get_op("gelu")
+        get_op("max")
 
 
 def test_negative_constants_are_parenthesised():
@@ -131,6 +140,8 @@ def test_float_values_and_ancestors():
 # sigmoid rational (tanh(ln 2) = (4 - 1) / (4 + 1), sigmoid(ln 3) = 3 / 4). Every constant an op
 # takes appears once, so that a new op or constant without a known value fails below.
 LN2, LN3 = 0.6931471805599453, 1.0986122886681098
+PI, SQRT3 = 3.141592653589793, 1.7320508075688772
+PHI1 = 0.8413447460685429  # the standard normal distribution function at 1
 KNOWN = {
     "add": [((0.5, 2.0), None, 2.5, (1.0, 1.0))],
     "radd": [((0.5,), 2.0, 2.5, (1.0,)), ((0.5,), -1.5, -1.0, (1.0,))],
@@ -153,6 +164,21 @@ KNOWN = {
     "relu": [((0.7,), None, 0.7, (1.0,)), ((-0.7,), None, 0.0, (0.0,))],
     "sigmoid": [((LN3,), None, 0.75, (0.1875,))],  # d sigmoid = s * (1 - s)
     "abs": [((-1.5,), None, 1.5, (-1.0,)), ((0.25,), None, 0.25, (1.0,))],  # d|x| = sign(x)
+    "sqrt": [((4.0,), None, 2.0, (0.25,))],  # d sqrt a = 1 / (2 sqrt a)
+    "sin": [((PI / 6,), None, 0.5, (SQRT3 / 2,))],  # d sin = cos
+    "cos": [((PI / 3,), None, 0.5, (-SQRT3 / 2,))],  # d cos = -sin
+    "leaky_relu": [((0.7,), None, 0.7, (1.0,)), ((-2.0,), None, -0.02, (0.01,))],  # slope 0.01 below 0
+    "softplus": [((LN3,), None, 2 * LN2, (0.75,))],  # log(1 + 3); d softplus = sigmoid
+    # x * Phi(x): Phi(0) = 1/2; Phi(1) and phi(1) are the normal distribution's tabulated values,
+    # d = Phi + x * phi
+    "gelu": [((0.0,), None, 0.0, (0.5,)),
+             ((1.0,), None, PHI1, (PHI1 + 0.24197072451914337,))],
+    # x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): 0 and slope 1/2 at 0; at 1 it is below
+    # Phi(1) by 1.5e-4 (values worked out to 30 digits with mpmath)
+    "gelu_tanh": [((0.0,), None, 0.0, (0.5,)),
+                  ((1.0,), None, 0.8411919906082767, (1.0829640838457826,))],
+    "rpow": [((3.0,), 2.0, 8.0, (8 * LN2,)), ((2.0,), 0.5, 0.25, (-0.25 * LN2,))],  # d k**a = k**a ln k
+    "vpow": [((2.0, 3.0), None, 8.0, (12.0, 8 * LN2))],  # d a**b = (b a**(b-1), a**b ln a)
 }
 
 
