@@ -1,9 +1,11 @@
 """What a subject can do (SPEC, Checks 1), decided on the trusted side from the worker's raw facts.
 
-Names are found by probing, not assumed: the attribute that holds a node's inputs is whichever
-attribute of ``a * b`` holds exactly ``a`` and ``b``; the per-node closure is the callable
-instance attribute of an op result; ``backward()`` may be called ``backprop``. An op's method may have the name a learner gave it
-(``__exp__``, ``ReLU``): the first of the op's names the class has is the one every expression
+Names are found by probing, not assumed: the attribute that holds a node's inputs is the one
+that holds exactly an op's operands on the most op results (``a * b``, ``a + b``, ``a.tanh()``...);
+the per-node closure is the callable instance attribute found on the most op results (so one
+broken op cannot hide it); ``backward()`` may be called ``backprop``. Where the usual names fail
+(a grad called ``grade``, a driver called ``back``), behaviour decides: see ``driver_question``.
+An op's method may have the name a learner gave it (``__exp__``, ``ReLU``): the first of the op's names the class has is the one every expression
 built for this subject calls. A few ops need more than a method to be recognised (a ``__pow__``
 that takes only number exponents, the form of a ``gelu``): they are confirmed by running them once
 at load (``probe_wires``, ``settle_probes``).
@@ -13,12 +15,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS, Op, get_op
-from gradcheck.sandbox.replies import GraphRun
+from gradcheck.sandbox.replies import DriverProbe, GraphRun, OpStructure, parse_list
 
 # Preference order when several attributes qualify; anything else found by probing comes after.
 INPUTS_NAMES = ("_prev", "_children", "children", "prev", "_previous", "_dependencies",
@@ -118,11 +121,9 @@ def decide(class_facts: dict, inspected: dict, backward_name: str | None = None)
     caps.methods = {n: {"file": a.get("file"), "line": a.get("line")}
                     for n, a in attrs.items() if a["kind"] == "function" and a.get("file")}
 
-    paths = inspected.get("inputs_paths", [])
-    caps.inputs_attr = _prefer(paths, INPUTS_NAMES)
-
-    callables = inspected.get("callables", {})
-    caps.closure_attr = _prefer(list(callables), CLOSURE_NAMES)
+    probes = parse_list(inspected.get("probes"), OpStructure.parse)
+    caps.inputs_attr = _most_common([p.inputs_paths for p in probes], INPUTS_NAMES)
+    caps.closure_attr = _most_common([list(p.callables) for p in probes], CLOSURE_NAMES)
     if caps.closure_attr is None:
         # `_backward` as a method dispatching on the op, rather than a closure per node
         methods = [n for n, a in attrs.items() if a["kind"] == "function" and a.get("required_args") == 0]
@@ -215,6 +216,16 @@ def _drop(caps: Capabilities, name: str, why: str) -> None:
     caps.op_absent[name] = why
 
 
+def _most_common(per_op: list, order: tuple[str, ...]) -> str | None:
+    """The name found on the most op results (one broken op must not hide the attribute the
+    others use); among equally common names, the usual one."""
+    counts = Counter(name for names in per_op for name in set(names))
+    if not counts:
+        return None
+    top = max(counts.values())
+    return _prefer([n for n, c in counts.items() if c == top], order)
+
+
 def _prefer(found: list[str], order: tuple[str, ...]) -> str | None:
     for name in order:
         if name in found:
@@ -232,3 +243,49 @@ def _pick_backward(attrs: dict, wanted: str | None, exclude: str | None) -> str 
         return "backward"
     candidates = sorted(n for n in callable_names if _BACKWARD_LIKE.search(n) and not n.startswith("_"))
     return candidates[0] if candidates else None
+
+
+def driver_question(caps: Capabilities, inspected: dict, backward_name: str | None) -> dict | None:
+    """When no usual name was found for the gradient or for backward(): the methods to call on a
+    fresh result and the number attributes to watch, so that behaviour decides (the grad is the
+    number of a fresh leaf, other than its data, that starts at 0 and that backward() changes;
+    backward() is the zero-argument method that sets the result's grad to 1 and changes the
+    operands'). None when the names already said everything."""
+    if caps.grad_attr is not None and caps.backward is not None or backward_name and caps.grad_attr:
+        return None
+    leaf_vars = inspected.get("leaf_vars", {})
+    if caps.grad_attr is not None:
+        watched = [caps.grad_attr]
+    else:
+        watched = sorted(k for k, v in leaf_vars.items()
+                         if isinstance(v, float) and v == 0.0 and k != caps.data_attr)
+    attrs = inspected.get("class_attrs", {})
+    if caps.backward is not None:
+        drivers = [caps.backward]
+    else:
+        op_methods = {m for op in OPS for m in op.methods}
+        drivers = sorted((n for n, a in attrs.items()
+                          if a["kind"] == "function" and a.get("required_args") == 0
+                          and not n.startswith("_") and n not in op_methods and n != caps.closure_attr),
+                         key=lambda n: ("back" not in n.lower(), n))
+    probes = parse_list(inspected.get("probes"), OpStructure.parse)
+    working = {p.op for p in probes if p.error is None}
+    expr = next((e for op, e in (("mul", "{0} * {1}"), ("add", "{0} + {1}")) if op in working), None)
+    if not watched or not drivers or expr is None:
+        return None
+    return {"drivers": drivers, "numeric": watched, "driver_expr": expr}
+
+
+def settle_by_behaviour(caps: Capabilities, inspected: dict, driven: list[DriverProbe]) -> None:
+    """Name the gradient and backward() from what calling the candidates did: the first method
+    after which the result's number is 1 and the operands' same number changed."""
+    for probe in driven:
+        if probe.error is not None:
+            continue
+        for attr in sorted(probe.operand_changed):
+            if probe.out_after.get(attr) == 1.0 and (caps.grad_attr in (None, attr)):
+                caps.grad_attr, caps.backward = attr, caps.backward or probe.method
+                value = inspected.get("leaf_vars", {}).get(attr)
+                caps.initial_grad = value if isinstance(value, float) else None
+                return
+

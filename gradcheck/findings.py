@@ -65,6 +65,21 @@ CATALOGUE: dict[str, Code] = {
         defect="passes no gradient to its inputs",
         fix="give the result a `_backward` that adds the local derivative times `out.grad` to "
             "each input's grad"),
+    # gradcheck's additions (issue 11): how an op wires its result, seen on the result itself
+    "closure-called-at-build": Code(
+        ERROR, OP_RULES, "an op calls its backward closure instead of storing it",
+        defect="calls its backward closure while building the result (`out._backward = "
+               "_backward()`), so the result stores None and passes no gradient back",
+        fix="store the function itself, without calling it: `out._backward = _backward`"),
+    "closure-not-attached": Code(
+        ERROR, OP_RULES, "an op's backward closure is never attached to its result",
+        defect="defines a backward closure but does not store it on the result's `_backward`",
+        fix="assign the closure to the result: `out._backward = _backward`"),
+    "no-inputs-recorded": Code(
+        ERROR, OP_RULES, "an op's result does not record the values it was computed from",
+        defect="builds its result without recording its inputs, so backward() never reaches "
+               "them or anything computed before them",
+        fix="pass the operands when building the result, e.g. `Value(x, (self,), 'relu')`"),
     "topo-revisit": Code(ERROR, TRAVERSAL, "backward() runs some node's _backward more than once",
                          defect="processes some node more than once",
                          fix="keep one visited set for the whole walk and add each node once"),
@@ -80,6 +95,10 @@ CATALOGUE: dict[str, Code] = {
                       defect="does not start from grad = 1 at the output",
                       fix="set the output's grad to 1 before running the closures, and let "
                           "every other grad start at 0"),
+    # gradcheck's addition: values that compare (and hash) by their data merge in sets
+    "node-identity": Code(ERROR, TRAVERSAL, "distinct values count as one node when their data is equal",
+                          fix="let nodes compare by identity: remove `__eq__`/`__hash__` defined on "
+                              "the data, or keep sets of `id(node)`"),
     "recursion-limit": Code(WARNING, TRAVERSAL, "the implementation fails on deep graphs",
                             fix="build the topological order with an explicit stack to handle "
                                 "deep graphs"),
@@ -98,6 +117,9 @@ CATALOGUE: dict[str, Code] = {
 
 # Families of codes that several parts of gradcheck reason about together.
 RULE_CODES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated"}
+# An op's result wired wrong (checks/structure.py): a defect of the op's backward, like a rule's.
+STRUCTURE_CODES = {"closure-called-at-build", "closure-not-attached", "no-inputs-recorded"}
+RULE_CODES |= STRUCTURE_CODES
 TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed"}
 DEATH_CODES = {"timeout", "memory-limit", "crash", "tampering"}
 

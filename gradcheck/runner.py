@@ -26,6 +26,7 @@ from gradcheck.checks.outcomes import (
 )
 from gradcheck.checks.policy import import_policy_check, refused_import_notes
 from gradcheck.checks.robustness import robustness_check
+from gradcheck.checks.structure import StructureOutcome, structure_check
 from gradcheck.checks.traversal import traversal_check
 from gradcheck.coverage import op_matrix
 from gradcheck.findings import TRAVERSAL_CODES, Finding, Stage
@@ -126,6 +127,7 @@ def run_checks(subject: Subject) -> Verdict:
 
     findings: list[Finding] = []
     forward, rules, e2e = ForwardOutcome(), RuleOutcome(), EndToEndOutcome()
+    structure = StructureOutcome()
     traversal, diagnosis = TraversalOutcome(TraversalState.NOT_RUN), Diagnosis([], frozenset())
     try:
         if due("capabilities"):
@@ -133,17 +135,20 @@ def run_checks(subject: Subject) -> Verdict:
         if due("forward"):
             forward = forward_check(subject)
             findings += forward.findings
+        if due("structure"):
+            structure = structure_check(subject, forward)
+            findings += structure.findings
         if due("local rules"):
-            rules = local_rule_check(subject, forward)
+            rules = local_rule_check(subject, forward, structure.broken)
             findings += rules.findings
         if due("traversal"):
-            traversal = traversal_check(subject, avoid=forward.faulty | rules.died)
+            traversal = traversal_check(subject, avoid=forward.faulty | rules.died | structure.broken)
             findings += traversal.findings
         if due("end-to-end"):
             e2e = end_to_end_check(subject, forward.faulty | rules.faulty, rules, traversal.backward_works)
             findings += e2e.findings
             diagnosis = failure_findings(subject, e2e, findings, rules, traversal)
-            findings += diagnosis.findings
+            findings += [f for f in diagnosis.findings if not structure.explains(f)]
         if due("robustness"):
             findings += robustness_check(subject, traversal.backward_works)
         if due("import policy"):

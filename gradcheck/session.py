@@ -11,13 +11,30 @@ import platform
 import posixpath
 from dataclasses import dataclass
 
-from gradcheck.capabilities import Capabilities, choose_class, decide, probe_wires, settle_probes
+from gradcheck.capabilities import (
+    Capabilities,
+    choose_class,
+    decide,
+    driver_question,
+    probe_wires,
+    settle_by_behaviour,
+    settle_probes,
+)
 from gradcheck.findings import WARNING, Finding, Stage
 from gradcheck.graph import Graph
 from gradcheck.loader import VIRTUAL_ROOT, Submission
+from gradcheck.ops import OPS
 from gradcheck.sandbox import bubblewrap, protocol
 from gradcheck.sandbox.client import Limits, WorkerClient, WorkerDied
-from gradcheck.sandbox.replies import GraphRun, RuleProbe, SubjectError
+from gradcheck.sandbox.replies import (
+    DriverProbe,
+    GraphRun,
+    Identity,
+    OpStructure,
+    RuleProbe,
+    SubjectError,
+    parse_list,
+)
 from gradcheck.source import newer_syntax
 
 MAX_KILLER_STATEMENTS = 3
@@ -40,6 +57,9 @@ class SubjectSession:
         self.client = WorkerClient(python=python, limits=limits, files=submission.files)
         submission.copy_roots = (self.client.inside["submission"],)
         self.caps: Capabilities | None = None
+        self.structure: list[OpStructure] = []  # what each op's result held when inspected
+        self.identity = Identity()
+        self.leaf_callables: set[str] = set()  # callable attributes a fresh leaf already has
         self.unit_errors: list[dict] = []
         self.modules_after_load: list[str] = []
         self.attempts_at_load: int | None = None  # how many guard reports came while loading
@@ -127,7 +147,7 @@ class SubjectSession:
                            f"let a submission use (--allow-import lifts this); {problem}")
             return LoadReport(None, [self._load_error(problem)], [])
         try:
-            inspected = self.client.request("inspect", **{"class": facts["name"]})
+            inspected = self._inspect(facts["name"])
         except WorkerDied as died:
             return LoadReport(None, [self._died_finding(died, "inspecting the class")], [])
         if "fatal" in inspected:
@@ -136,11 +156,42 @@ class SubjectSession:
                 f"class {facts['name']} could not be used: building {facts['name']}(0.75) and "
                 f"combining two of them raised {err}")], [])
         self.caps = decide(facts, inspected, self.backward_name)
+        self.structure = parse_list(inspected.get("probes"), OpStructure.parse)
+        self.identity = Identity.parse(inspected.get("identity"))
+        self.leaf_callables = {k for k in inspected.get("leaf_callables") or {} if isinstance(k, str)}
+        question = driver_question(self.caps, inspected, self.backward_name)
+        if question is not None:
+            settle_by_behaviour(self.caps, inspected, self._drive(facts["name"], question))
         self._confirm_ops()
         if self.backward_name and self.caps.backward is None:
             return LoadReport(None, [self._load_error(
                 f"--backward {self.backward_name}: {facts['name']} has no method of that name")], [])
         return LoadReport(self.caps, self._statement_findings(), self._statement_notes())
+
+    def _inspect(self, class_name: str) -> dict:
+        """The class's facts, with every op of the table probed for what its result holds. If
+        an op's code kills the worker there, the class is inspected again on ``a * b`` and
+        ``a + b`` alone (the op's own check then meets and reports the same death)."""
+        probes = [{"op": op.name, "method": method, "arity": op.arity,
+                   "expr": op.apply_source([f"{{{i}}}" for i in range(op.arity)],
+                                           op.constants[0] if op.constants else None, method)}
+                  for op in OPS for method in op.methods]
+        try:
+            return self.client.request("inspect", probes=probes, **{"class": class_name})
+        except WorkerDied:
+            self.client.start()
+            self._send_load()
+            return self.client.request("inspect", **{"class": class_name})
+
+    def _drive(self, class_name: str, question: dict) -> list[DriverProbe]:
+        """Call the candidate backward() methods (see ``capabilities.driver_question``); a
+        candidate that kills the worker decides nothing, and the worker is brought back."""
+        try:
+            reply = self.client.request("inspect", **question, **{"class": class_name})
+        except WorkerDied:
+            self.restart()
+            return []
+        return parse_list(reply.get("drivers"), DriverProbe.parse)
 
     def _statement_notes(self) -> list[str]:
         return [f"{e['label']}: {e.get('type')}: {e.get('message', '')} (ignored; loading went on)"

@@ -67,10 +67,12 @@ def _case(graph: Graph, methods: Mapping[str, str]) -> dict:
             "input_grads": list(PRESET[: op.arity]), "upstream": UPSTREAM}
 
 
-def local_rule_check(subject: Subject, forward: ForwardOutcome) -> RuleOutcome:
-    """Judge each op's rule, except where its forward value is already wrong; those ops' probes
-    still run (unless the forward hung or died) to learn what they are built from, for
-    attribution, but are not judged."""
+def local_rule_check(subject: Subject, forward: ForwardOutcome,
+                     broken: frozenset[str] = frozenset()) -> RuleOutcome:
+    """Judge each op's rule, except where its forward value is already wrong or its result is
+    wired wrong (``broken``, named by the structure check); those ops' probes still run (unless
+    the forward hung or died) to learn what they are built from, for attribution, but are not
+    judged."""
     caps = subject.caps
     if caps.grad_attr is None:
         subject.log.notes.append("local rules: skipped, the values have no gradient")
@@ -94,7 +96,8 @@ def local_rule_check(subject: Subject, forward: ForwardOutcome) -> RuleOutcome:
             continue
         ran = frozenset().union(*(r.closures for r in replies))
         outcome.closures[op.name] = ran
-        if op.name in forward.faulty:
+        if op.name in forward.faulty or op.name in broken:
+            faulty.update({op.name} & broken)
             continue
         verdict = _judge(subject, op.name, graphs, replies)
         outcome.judged[op.name] = verdict.judged

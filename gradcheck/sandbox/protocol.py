@@ -113,13 +113,19 @@ CLASS_FACTS = {"name": str, "ops": [str], "number_attrs": [str], "construct_erro
 CLASS_ATTR = {"kind": str, "qualname": str, "file": Opt(str), "line": Opt(int),
               "required_args": Opt(int)}
 NUMBER_OR_TYPE = Either(float, str)
+# what an op's result holds (reflection/probing.py), and what calling a candidate driver changed
+OP_PROBE = {"op": str, "error": str, "vars": MapOf(NUMBER_OR_TYPE), "callables": MapOf(CODE_ID),
+            "inputs_paths": [str], "is_operand": bool, "reaches": [str], "inner_none": [str]}
+DRIVER_PROBE = {"method": str, "error": str, "out_after": MapOf(float), "operand_changed": [str]}
 
 REPLIES = {
     "load": {"units": [{"label": str, "errors": [ERROR]}], "classes": [CLASS_FACTS],
              "modules": [str], "fatal": ERROR, "tampering": TAMPERING},
     "inspect": {"class_attrs": MapOf(CLASS_ATTR), "module": str, "leaf_vars": MapOf(NUMBER_OR_TYPE),
                 "itemsizes": MapOf(int), "out_vars": MapOf(NUMBER_OR_TYPE), "inputs_paths": [str],
-                "callables": MapOf(CODE_ID),
+                "callables": MapOf(CODE_ID), "leaf_callables": MapOf(CODE_ID),
+                "probes": [OP_PROBE], "identity": {"merged": bool, "equal": bool, "unhashable": bool},
+                "drivers": [DRIVER_PROBE],
                 "fatal": ERROR, "tampering": TAMPERING},
     "run": {"results": [RUN_RESULT], "fatal": ERROR, "tampering": TAMPERING},
     "local_rule": {"results": [RULE_RESULT], "fatal": ERROR, "tampering": TAMPERING},

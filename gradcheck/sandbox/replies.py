@@ -111,3 +111,97 @@ class RuleProbe:
             for c in raw.get("closures") or [] if isinstance(c, dict))
         error = SubjectError.parse(raw["error"]) if raw.get("error") is not None else None
         return cls(as_number(raw.get("data")), tuple(number_list(raw.get("grads"), arity)), closures, error)
+
+
+def _closure_id(raw) -> ClosureId | None:
+    if not isinstance(raw, dict):
+        return None
+    file, line = raw.get("file"), raw.get("line")
+    return (str(raw.get("qualname"))[:200], file if isinstance(file, str) else None,
+            line if isinstance(line, int) and not isinstance(line, bool) else None)
+
+
+def _strings(raw) -> list[str]:
+    return [x for x in raw if isinstance(x, str)] if isinstance(raw, list) else []
+
+
+@dataclass(frozen=True)
+class OpStructure:
+    """What the result of one op held when the class was inspected (``a * b`` on fresh values):
+    its variables, the callables among them, and where its operands are recorded."""
+
+    op: str
+    error: str | None = None  # the op raised: nothing else is known
+    values: dict[str, float | str] = field(default_factory=dict)  # a number, or its type's name
+    callables: dict[str, ClosureId] = field(default_factory=dict)
+    inputs_paths: tuple[str, ...] = ()  # paths holding exactly the operands
+    reaches: frozenset[str] = frozenset()  # paths through which every operand is reachable
+    is_operand: bool = False  # the op returned one of its operands itself
+    inner_none: frozenset[str] = frozenset()  # attributes holding None on the nodes in between
+
+    @classmethod
+    def parse(cls, raw) -> OpStructure | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("op"), str):
+            return None
+        if raw.get("error") is not None:
+            return cls(raw["op"], error=str(raw["error"])[:100])
+        values = raw.get("vars") if isinstance(raw.get("vars"), dict) else {}
+        callables = raw.get("callables") if isinstance(raw.get("callables"), dict) else {}
+        return cls(raw["op"],
+                   values={k: v if isinstance(v, str) else as_number(v) for k, v in values.items()
+                           if isinstance(k, str) and (isinstance(v, str) or as_number(v) is not None)},
+                   callables={k: c for k, c in ((k, _closure_id(v)) for k, v in callables.items())
+                              if c is not None and isinstance(k, str)},
+                   inputs_paths=tuple(_strings(raw.get("inputs_paths"))),
+                   reaches=frozenset(_strings(raw.get("reaches"))),
+                   is_operand=raw.get("is_operand") is True,
+                   inner_none=frozenset(_strings(raw.get("inner_none"))))
+
+    def kind_of(self, attr: str) -> str:
+        """``callable``, ``missing``, or the type of what ``attr`` holds (``NoneType``...)."""
+        if attr in self.callables:
+            return "callable"
+        value = self.values.get(attr)
+        if value is None:
+            return "missing"
+        return value if isinstance(value, str) else "float"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Two distinct values built from the same number: do they compare equal, merge in a set?"""
+
+    merged: bool = False
+    equal: bool = False
+    unhashable: bool = False
+
+    @classmethod
+    def parse(cls, raw) -> Identity:
+        raw = raw if isinstance(raw, dict) else {}
+        return cls(*(raw.get(k) is True for k in ("merged", "equal", "unhashable")))
+
+
+@dataclass(frozen=True)
+class DriverProbe:
+    """A candidate backward() called on a fresh ``a * b``: the result's numbers afterwards and
+    which number attributes of the operands it changed."""
+
+    method: str
+    error: str | None = None
+    out_after: dict[str, float] = field(default_factory=dict)
+    operand_changed: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, raw) -> DriverProbe | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("method"), str):
+            return None
+        if raw.get("error") is not None:
+            return cls(raw["method"], error=str(raw["error"])[:100])
+        after = raw.get("out_after") if isinstance(raw.get("out_after"), dict) else {}
+        return cls(raw["method"], out_after={k: as_number(v) for k, v in after.items()
+                                              if isinstance(k, str) and as_number(v) is not None},
+                   operand_changed=frozenset(_strings(raw.get("operand_changed"))))
+
+
+def parse_list(raw, parser) -> list:
+    return [p for p in (parser(x) for x in raw) if p is not None] if isinstance(raw, list) else []

@@ -11,12 +11,24 @@ from subjects.learners import SOURCES
 
 CORRECT = frozenset()
 EXPECTED: dict[str, frozenset] = {
+    "s01_closure_called_at_build": frozenset({("closure-called-at-build", "mul")}),
+    # the `=` in the closure that was called at build time is read from its source
+    "s02_closure_called_hides_overwrite": frozenset({("closure-called-at-build", "mul"),
+                                                     ("grad-overwrite", "mul")}),
+    # `math` never imported: the NameError, and the `=` that it would hide
+    "s03_math_missing_hides_overwrite": frozenset({("forward-wrong", "tanh"), ("grad-overwrite", "tanh")}),
+    # sub raises inside neg's `self * -1` (no number coercion): reported once, on neg
+    "s04_no_coercion_breaks_composites": frozenset({("forward-wrong", "neg"), ("forward-wrong", "radd")}),
     "s05_grad_used_for_data": frozenset({("wrong-derivative", "mul")}),
     "s07_children_not_a_tuple": frozenset({("forward-wrong", "relu")}),
     "s09_rsub_parameters_swapped": frozenset({("forward-wrong", "rsub")}),
     "s10_op_returns_none": frozenset({("forward-wrong", "relu")}),
+    "s11_unusual_names_correct": CORRECT,  # grad `grade`, driver `back`: found by behaviour
     "s12a_local_slopes_correct": CORRECT,  # no per-node closures: local slopes kept per node
     "s14_no_seed": frozenset({("grad-seed", None)}),
+    "s16_op_records_no_inputs": frozenset({("no-inputs-recorded", "relu")}),
+    "s17_equality_by_value": frozenset({("node-identity", None)}),  # its mismatches not repeated
+    "s21_closure_on_other_attribute": frozenset({("closure-not-attached", "tanh")}),
     "s22_pow_rejects_int_exponent": frozenset({("forward-wrong", "pow")}),
     "s23_log_divides_by_output": frozenset({("wrong-derivative", "log")}),
     "s24_exp_dunder_and_value_exponent": CORRECT,  # exp as `__exp__`, `x ** y` with both values
@@ -66,3 +78,39 @@ def test_learners_own_ops_are_checked_under_their_names(name, results):
                                        "end-to-end": ("pass", "")}, (op, result.coverage[op])
         assert result.capabilities["op_methods"][op] == method
     assert not {f.op for f in result.findings if f.code == "unsupported-op"} & set(CHECKED_OPS[name])
+
+
+# Structure findings (checks/structure.py) point at the statement that wires the result wrong.
+STRUCTURE_LINES = {
+    "s01_closure_called_at_build": {("closure-called-at-build", "mul"): "product._backward = push()"},
+    "s02_closure_called_hides_overwrite": {("grad-overwrite", "mul"): "self.grad = other.data * product.grad"},
+    "s16_op_records_no_inputs": {("no-inputs-recorded", "relu"): "clipped = Value(max(0.0, self.data))"},
+    "s17_equality_by_value": {("node-identity", None): "def __eq__(self, other):"},
+    "s21_closure_on_other_attribute": {("closure-not-attached", "tanh"): "result.backward = push"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURE_LINES))
+def test_a_structure_finding_points_at_the_wiring(name, results):
+    where = {(f.code, f.op): f.location.text for f in results[name].findings if f.location is not None}
+    for key, text in STRUCTURE_LINES[name].items():
+        assert where.get(key) == text, (key, where)
+
+
+def test_methods_written_inside_backward_are_named_at_their_def(results):
+    where = {f.op: (f.location.line, f.location.text) for f in results["s08_methods_nested_in_backward"].findings
+             if f.code == "misplaced-method"}
+    assert where == {"neg": (49, "def __neg__(self):"), "sub": (52, "def __sub__(self, other):"),
+                     "radd": (55, "def __radd__(self, other):")}
+
+
+def test_a_stub_is_not_implemented_rather_than_wrong(results):
+    result = results["s18_stub_not_implemented"]
+    stubs = {f.op for f in result.findings if f.code == "unsupported-op" and f.evidence.get("stub")}
+    assert stubs == {"tanh", "exp"}
+    assert {result.coverage[op]["forward"][0] for op in stubs} == {"absent"}
+
+
+def test_a_composite_that_crashes_inside_its_primitive_is_listed_under_it(results):
+    neg = next(f for f in results["s04_no_coercion_breaks_composites"].findings if f.op == "neg")
+    assert neg.inherited_by == ["sub"]

@@ -1,4 +1,5 @@
-from gradcheck.capabilities import choose_class, decide
+from gradcheck.capabilities import choose_class, decide, driver_question, settle_by_behaviour
+from gradcheck.sandbox.replies import DriverProbe
 
 VALUEISH = {"number_attrs": ["data"], "ops": ["__add__", "__mul__"]}
 
@@ -30,8 +31,7 @@ def test_decide_finds_renamed_parts():
                         "__add__": {"kind": "function", "required_args": 1, "file": "f", "line": 5},
                         "_backward": {"kind": "function", "required_args": 0, "file": "f", "line": 9}},
         "leaf_vars": {"x": 0.75, "grad": 0.0, "came_from": "list"},
-        "inputs_paths": ["came_from"],
-        "callables": {},
+        "probes": [{"op": "add", "inputs_paths": ["came_from"], "callables": {}}],
     }
     caps = decide({"name": "Scalar", "number_attrs": ["x"]}, inspected)
     assert (caps.data_attr, caps.grad_attr, caps.inputs_attr) == ("x", "grad", "came_from")
@@ -51,3 +51,69 @@ def test_a_value_that_cannot_be_built_says_why():
                                                                          "message": "unhashable type: 'Value'"}}]
     facts, problem = choose_class(classes, None)
     assert facts is None and problem.startswith("Value(0.75) raised TypeError: unhashable type")
+
+
+CLOSURE = {"qualname": "Value.__add__.<locals>._backward", "file": "f", "line": 7}
+LEAF_ATTRS = {"__add__": {"kind": "function", "required_args": 1, "file": "f", "line": 5},
+              "__mul__": {"kind": "function", "required_args": 1, "file": "f", "line": 9},
+              "tanh": {"kind": "function", "required_args": 0, "file": "f", "line": 13}}
+
+
+def _probe(op, closure=True, inputs=("_prev",)):
+    return {"op": op, "vars": {"data": 0.5, "_backward": "function" if closure else "NoneType"},
+            "callables": {"_backward": CLOSURE} if closure else {}, "inputs_paths": list(inputs),
+            "reaches": list(inputs)}
+
+
+def test_one_broken_op_does_not_hide_the_closure_or_the_inputs_attribute():
+    # mul stores None as its closure and relu records no inputs: the other ops' results decide
+    inspected = {"class_attrs": dict(LEAF_ATTRS, backward={"kind": "function", "required_args": 0}),
+                 "leaf_vars": {"data": 0.75, "grad": 0.0},
+                 "probes": [_probe("mul", closure=False), _probe("add"), _probe("tanh"),
+                            _probe("relu", inputs=())]}
+    caps = decide({"name": "Value", "number_attrs": ["data"]}, inspected)
+    assert (caps.closure_attr, caps.inputs_attr) == ("_backward", "_prev")
+
+
+def _unusual_names():
+    """A class with its grad in `grade` and its backward() called `back` (learner pattern P1)."""
+    attrs = dict(LEAF_ATTRS, back={"kind": "function", "required_args": 0, "file": "f", "line": 20},
+                 zero={"kind": "function", "required_args": 0, "file": "f", "line": 30})
+    inspected = {"class_attrs": attrs, "leaf_vars": {"value": 0.75, "grade": 0.0, "_bck": "function"},
+                 "probes": [_probe("mul"), _probe("add")]}
+    return decide({"name": "Scalar", "number_attrs": ["value"]}, inspected), inspected
+
+
+def test_unusual_grad_and_backward_names_are_asked_about_by_behaviour():
+    caps, inspected = _unusual_names()
+    assert caps.grad_attr is None and caps.backward is None
+    question = driver_question(caps, inspected, None)
+    assert question["numeric"] == ["grade"]
+    assert question["drivers"] == ["back", "zero"]  # op methods (tanh) are never called
+    assert question["driver_expr"] == "{0} * {1}"
+
+
+def test_behaviour_names_the_grad_and_the_driver():
+    caps, inspected = _unusual_names()
+    settle_by_behaviour(caps, inspected, [
+        DriverProbe("zero", out_after={"value": -0.9375, "grade": 0.0}),  # changes nothing
+        DriverProbe("back", out_after={"value": -0.9375, "grade": 1.0},
+                    operand_changed=frozenset({"grade"}))])
+    assert (caps.grad_attr, caps.backward, caps.initial_grad) == ("grade", "back", 0.0)
+
+
+def test_a_method_that_does_not_seed_the_result_names_nothing():
+    caps, inspected = _unusual_names()
+    settle_by_behaviour(caps, inspected, [
+        DriverProbe("back", out_after={"grade": 0.0}, operand_changed=frozenset({"grade"})),
+        DriverProbe("zero", error="RecursionError")])
+    assert caps.grad_attr is None and caps.backward is None
+
+
+def test_usual_names_ask_nothing():
+    inspected = {"class_attrs": dict(LEAF_ATTRS, backward={"kind": "function", "required_args": 0}),
+                 "leaf_vars": {"data": 0.75, "grad": 0.0}, "probes": [_probe("mul"), _probe("add")]}
+    caps = decide({"name": "Value", "number_attrs": ["data"]}, inspected)
+    assert (caps.grad_attr, caps.backward) == ("grad", "backward")
+    assert driver_question(caps, inspected, None) is None
+

@@ -73,7 +73,7 @@ class Worker:
 
     # ---- questions about one class -----------------------------------------------------
     def inspect(self, req):
-        return reflection.inspect_class(self.namespace[req["class"]], self.module_name)
+        return reflection.inspect_class(self.namespace[req["class"]], self.module_name, req)
 
     def run(self, req):
         return graphs.run(self.namespace[req["class"]], req)

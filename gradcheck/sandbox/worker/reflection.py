@@ -5,8 +5,8 @@ The trusted side decides the subject's API (data, grad, inputs and closure attri
 backward method) from these facts; nothing here decides anything.
 """
 
+import probing
 from describe import code_id, describe_exception, itemsize, real, safe_str
-from traversal import as_items
 
 
 def candidate_classes(namespace, module_name, only=None):
@@ -25,33 +25,33 @@ def candidate_classes(namespace, module_name, only=None):
         try:
             first, second = obj(0.75), obj(-1.25)
             facts["number_attrs"] = sorted(
-                a for a, v in _instance_vars(first).items()
-                if real(v) == 0.75 and real(_instance_vars(second).get(a)) == -1.25)
+                a for a, v in probing.instance_vars(first).items()
+                if real(v) == 0.75 and real(probing.instance_vars(second).get(a)) == -1.25)
         except BaseException as exc:
             facts["construct_error"] = describe_exception(exc)
         found.append(facts)
     return found
 
 
-def inspect_class(cls, module_name):
-    """The "inspect" request: the class's attributes, a leaf's variables and, when the class can
-    multiply or add, the variables, inputs paths and closures of the node that op makes."""
+def inspect_class(cls, module_name, req=None):
+    """The "inspect" request: the class's attributes, a leaf's variables and what the results
+    of the requested ops hold (``probes``); with ``drivers``, what calling each of those
+    methods on a fresh result changes (the trusted side asks when the names say nothing)."""
+    req = req or {}
     facts = {"class_attrs": _class_attrs(cls), "module": module_name}
-    a, b = cls(0.75), cls(-1.25)
-    facts["leaf_vars"] = {k: _type_or_number(v) for k, v in _instance_vars(a).items()}
-    facts["itemsizes"] = {k: itemsize(v) for k, v in _instance_vars(a).items() if itemsize(v)}
-    for op_expr in ("{0} * {1}", "{0} + {1}"):
-        try:
-            out = eval(op_expr.format("a", "b"), {"a": a, "b": b})
-            break
-        except BaseException:
-            out = None
-    if out is None:
-        return facts
-    facts["out_vars"] = {k: _type_or_number(v) for k, v in _instance_vars(out).items()}
-    facts["inputs_paths"] = _paths_holding(out, [a, b])
-    facts["callables"] = {
-        k: code_id(v) for k, v in _instance_vars(out).items() if callable(v) and not isinstance(v, type)}
+    a = cls(0.75)
+    leaf = probing.instance_vars(a)
+    facts["leaf_vars"] = {k: probing.type_or_number(v) for k, v in leaf.items()}
+    facts["itemsizes"] = {k: itemsize(v) for k, v in leaf.items() if itemsize(v)}
+    facts["leaf_callables"] = {k: code_id(v) for k, v in leaf.items()
+                               if callable(v) and not isinstance(v, type)}
+    probes = req.get("probes") or [{"op": "mul", "method": "__mul__", "expr": "{0} * {1}", "arity": 2},
+                                    {"op": "add", "method": "__add__", "expr": "{0} + {1}", "arity": 2}]
+    facts["probes"] = probing.op_probes(cls, probes)
+    facts["identity"] = probing.identity(cls)
+    if req.get("drivers"):
+        facts["drivers"] = probing.drive(cls, req.get("driver_expr", "{0} * {1}"), req["drivers"],
+                                         req.get("numeric") or [])
     return facts
 
 
@@ -82,48 +82,3 @@ def _class_attrs(cls):
                 entry["required_args"] = None
         out[name] = entry
     return out
-
-
-def _instance_vars(obj):
-    """An object's attributes by name (string names only: a __dict__ can hold any key)."""
-    try:
-        found = dict(vars(obj))
-    except TypeError:  # __slots__
-        slots = [s for k in type(obj).__mro__ for s in getattr(k, "__slots__", ())]
-        found = {s: getattr(obj, s) for s in slots if hasattr(obj, s)}
-    return {k: v for k, v in found.items() if type(k) is str}
-
-
-def _type_or_number(v):
-    value = real(v)
-    return type(v).__name__ if value is None else value
-
-
-def _paths_holding(out, inputs):
-    """Attribute paths (depth <= 2, properties included) whose items are exactly ``inputs``."""
-    want = {id(x) for x in inputs}
-
-    def holds(items):
-        return {id(x) for x in items} == want
-
-    found = []
-    names = set(_instance_vars(out)) | {n for n in dir(type(out)) if not n.startswith("__")}
-    for name in sorted(names):
-        try:
-            value = getattr(out, name)
-        except BaseException:
-            continue
-        if callable(value) and not hasattr(value, "__iter__"):
-            continue
-        if holds(as_items(value)):
-            found.append(name)
-            continue
-        if hasattr(value, "__dict__") and not isinstance(value, type):
-            for inner in sorted(_instance_vars(value)):
-                try:
-                    items = as_items(getattr(value, inner))
-                except BaseException:
-                    continue
-                if holds(items):
-                    found.append(f"{name}.{inner}")
-    return found

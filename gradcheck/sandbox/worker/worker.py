@@ -36,6 +36,7 @@ import describe  # noqa: E402
 import graphs  # noqa: E402
 import instrument  # noqa: E402
 import loading  # noqa: E402
+import probing  # noqa: E402
 import reflection  # noqa: E402
 import traversal  # noqa: E402
 
@@ -49,7 +50,7 @@ for _name in set(sys.modules) - _known_before:
 # The modules that handle requests (the guard and the protocol are the worker's companions and
 # keep their names): a frame of their code is never the submission's.
 _OWN_MODULES = (capped_output, channel, commands, describe, graphs, instrument, loading,
-                reflection, traversal)
+                probing, reflection, traversal)
 describe.count_as_worker([__file__] + [module.__file__ for module in _OWN_MODULES])
 
 Worker = commands.Worker
