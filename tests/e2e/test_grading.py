@@ -171,7 +171,7 @@ def test_gradescope_command(tmp_path):
 
 @pytest.mark.parametrize("text, problem", [
     ('required_ops = ["add"]\nbonus = 1\n', "bonus is not a rubric key"),
-    ('required_ops = ["add", "gelu"]\n', "required_ops names 'gelu', which is not an op"),
+    ('required_ops = ["add", "max"]\n', "required_ops names 'max', which is not an op"),
     ('required_ops = ["add"]\n[points]\nforward = -1\n', "points.forward must be a number >= 0"),
     ('required_ops = ["add"]\n[points]\nspeed = 1\n', "points.speed is not a check"),
     ('required_ops = ["add"]\n[deductions]\nslow = 1\n', "deductions.slow is not a finding code"),
