@@ -34,8 +34,9 @@ def op_matrix(caps, findings: list[Finding], forward: ForwardOutcome, rules: Rul
     matrix = {}
     for op in OPS:
         name = op.name
-        if not caps.ops.get(name):
-            matrix[name] = {c: (ABSENT, "not implemented") for c in CHECKS}
+        if not caps.ops.get(name) or name in forward.stubs:
+            why = "a stub (raises NotImplementedError)" if name in forward.stubs else "not implemented"
+            matrix[name] = {c: (ABSENT, why) for c in CHECKS}
             continue
         own = [f for f in findings if f.op == name or name in f.inherited_by]
         row = {"forward": _forward_cell(name, own, forward)}
@@ -70,7 +71,7 @@ def _local_rule_cell(name: str, own: list[Finding], forward: ForwardOutcome,
                      rules: RuleOutcome) -> tuple[str, str]:
     if not rules.observed:
         return UNOBSERVABLE, "no per-node closures to run one op at a time"
-    if name in forward.faulty:
+    if name in forward.faulty and name not in forward.repaired:
         return SKIP, "its forward value is already wrong"
     against = [f for f in own if f.code in RULE_CODES or f.code in DEATH_CODES]
     if against:

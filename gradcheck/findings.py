@@ -60,6 +60,11 @@ CATALOGUE: dict[str, Code] = {
     "wrong-derivative": Code(ERROR, OP_RULES, "an op's local derivative is wrong",
                              defect="computes the wrong local derivative",
                              fix="check the local derivative formula"),
+    # gradcheck's addition: a slip learners make in the chain rule, told apart from the numbers
+    "power-for-product": Code(
+        ERROR, OP_RULES, "an op's backward raises to a power where it should multiply",
+        defect="raises the local derivative to the power of `out.grad` (`**` where `*` belongs)",
+        fix="multiply the local derivative by `out.grad` with `*`"),
     "grad-not-propagated": Code(
         ERROR, OP_RULES, "an op passes no gradient to its inputs",
         defect="passes no gradient to its inputs",
@@ -91,6 +96,13 @@ CATALOGUE: dict[str, Code] = {
                             defect="never runs some node's `_backward`",
                             fix="build the topological order from the value backward() was "
                                 "called on, recursing into every node's inputs"),
+    # gradcheck's addition: a backward() that calls its inputs' backward(), walking every path
+    "per-node-recursion": Code(
+        ERROR, TRAVERSAL, "backward() recurses into each input's backward() instead of walking a topological order",
+        defect="calls each input's `backward()` from its own, so a node used twice runs its closure "
+               "once per path, and before all of its consumers have passed their gradient on",
+        fix="call backward() once, on the output: build the topological order there and run each "
+            "node's `_backward` once, consumers first"),
     "grad-seed": Code(ERROR, TRAVERSAL, "backward() does not start from grad = 1 at the output",
                       defect="does not start from grad = 1 at the output",
                       fix="set the output's grad to 1 before running the closures, and let "
@@ -116,11 +128,12 @@ CATALOGUE: dict[str, Code] = {
 }
 
 # Families of codes that several parts of gradcheck reason about together.
-RULE_CODES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated"}
+RULE_CODES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated",
+              "power-for-product"}
 # An op's result wired wrong (checks/structure.py): a defect of the op's backward, like a rule's.
 STRUCTURE_CODES = {"closure-called-at-build", "closure-not-attached", "no-inputs-recorded"}
 RULE_CODES |= STRUCTURE_CODES
-TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed"}
+TRAVERSAL_CODES = {"topo-revisit", "topo-order", "topo-incomplete", "grad-seed", "per-node-recursion"}
 DEATH_CODES = {"timeout", "memory-limit", "crash", "tampering"}
 
 # (title, codes) per group, in display order -- derived from the catalogue, so a code cannot be
@@ -186,7 +199,13 @@ class Finding:
         """What to change, from the catalogue (empty where the message itself says it)."""
         return CATALOGUE[self.code].fix
 
+    @property
+    def title(self) -> str:
+        """What the code means, from the catalogue."""
+        return CATALOGUE[self.code].title
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["location"] = asdict(self.location) if self.location else None
+        data["title"], data["fix"] = self.title, self.fix  # the catalogue's words, for readers
         return data

@@ -8,7 +8,7 @@ it. ``run_checks`` is the one place where one check's outcome is handed to anoth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gradcheck.checks import CheckSettings, Subject, death, merge_deaths
@@ -135,11 +135,14 @@ def run_checks(subject: Subject) -> Verdict:
         if due("forward"):
             forward = forward_check(subject)
             findings += forward.findings
+            forward = _import_what_it_forgot(subject, forward)
         if due("structure"):
             structure = structure_check(subject, forward)
             findings += structure.findings
         if due("local rules"):
-            rules = local_rule_check(subject, forward, structure.broken)
+            # ops repaired by an import get their rules judged: a second defect is not hidden
+            rules = local_rule_check(subject, replace(forward, faulty=forward.faulty - forward.repaired),
+                                     structure.broken)
             findings += rules.findings
         if due("traversal"):
             traversal = traversal_check(subject, avoid=forward.faulty | rules.died | structure.broken)
@@ -160,6 +163,22 @@ def run_checks(subject: Subject) -> Verdict:
     findings = merge_deaths(attribute(findings, Composition(rules.observed, rules.closures)))
     return Verdict(findings, final_traversal_state(traversal, findings),
                    op_matrix(subject.caps, findings, forward, rules, e2e, diagnosis.failed))
+
+
+def _import_what_it_forgot(subject: Subject, forward: ForwardOutcome) -> ForwardOutcome:
+    """An op that uses ``math`` without ``import math`` is wrong (its NameError is reported), but
+    that must not hide what else is wrong with it: reload with the module imported, and let the
+    ops that now compute the right value have their rules judged."""
+    if not forward.missing_imports or not subject.session.import_for_it(sorted(forward.missing_imports)):
+        return forward
+    again = forward_check(subject)
+    repaired = forward.faulty - forward.died - again.faulty
+    imported = ", ".join(f"`import {m}`" for m in sorted(forward.missing_imports))
+    for f in forward.findings:
+        if f.op in repaired:
+            f.evidence["checked_after_adding"] = sorted(forward.missing_imports)
+            f.message += f" (gradcheck added {imported} to check the rest of `{f.op}`)"
+    return replace(forward, repaired=repaired)
 
 
 def final_traversal_state(traversal: TraversalOutcome, findings: list[Finding]) -> TraversalState:

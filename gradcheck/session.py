@@ -65,6 +65,9 @@ class SubjectSession:
         self.attempts_at_load: int | None = None  # how many guard reports came while loading
         self.dead = False  # the worker could not be brought back; every request now fails
         self.skipped: set[tuple[int, int]] = set()  # (unit, statement) that killed the worker
+        # standard modules the submission uses but never imports, imported for it after its own
+        # units (see ``import_for_it``)
+        self.extra_imports: tuple[str, ...] = ()
 
     def __enter__(self) -> SubjectSession:
         # one budget for the subject's code: loading, every check, every restart
@@ -90,11 +93,30 @@ class SubjectSession:
         inside = self.client.inside
         sys_path = [posixpath.join(inside["submission"], rel).rstrip("/") for rel in self.submission.sys_path]
         return self.client.request(
-            "load", timeout=lim.load_timeout, units=self.submission.wire_units(),
+            "load", timeout=lim.load_timeout, units=self.submission.wire_units() + self._extra_units(),
             module=self.submission.module, sys_path=sys_path,
             as_main=self.submission.kind == "notebook", statement_timeout=lim.statement_timeout,
             load_budget=lim.load_budget, skip=sorted(self.skipped), output_bytes=lim.output_bytes,
             guard=self._guard_policy())
+
+    def _extra_units(self) -> list[dict]:
+        """Appended, not prepended: skipped statements are counted by unit, and a method looks
+        a module up when it is called, not when it is defined."""
+        if not self.extra_imports:
+            return []
+        return [{"label": "gradcheck: imports the submission forgot", "filename": f"{VIRTUAL_ROOT}/<gradcheck>",
+                 "code": "\n".join(f"import {name}" for name in self.extra_imports)}]
+
+    def import_for_it(self, modules: list[str]) -> bool:
+        """Reload the submission with these standard modules imported into its namespace, so
+        that a missing ``import math`` does not hide the rest of an op's defects. False when the
+        worker could not be brought back (the session is then as dead as after any failure)."""
+        if self.submission.kind == "module" or not modules:
+            return False
+        self.extra_imports = tuple(dict.fromkeys([*self.extra_imports, *modules]))
+        self.client.kill()
+        self.restart()
+        return not self.dead
 
     def _guard_policy(self) -> dict:
         """What the worker's audit hook lets the submission do (see ``sandbox/worker/guard.py``)."""

@@ -156,3 +156,15 @@ def _reuses_quote(line: str, start: int, quote: str) -> bool:
                 return False  # the string ended first
             return True
     return False
+
+
+def calls_itself_on_others(source: str, func_line: int, name: str) -> bool:
+    """Whether the method defined at ``func_line`` calls ``<something>.<name>(...)`` on an object
+    other than ``self`` -- a backward() that recurses into its inputs' backward()."""
+    fn = function_at(source, func_line)
+    if not isinstance(fn, ast.FunctionDef) or not fn.args.args:
+        return False
+    me = fn.args.args[0].arg
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == name
+               and not (isinstance(n.func.value, ast.Name) and n.func.value.id == me)
+               for n in ast.walk(fn))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from gradcheck.findings import DEATH_CODES, ERROR, RULE_CODES, Finding
 from gradcheck.ops import get_op
@@ -24,6 +25,10 @@ from gradcheck.ops import get_op
 SAME_CODE = frozenset({"forward-wrong", *RULE_CODES, *DEATH_CODES})
 # A generated case failing for an op built from a faulty primitive is that primitive's defect.
 ANY_CODE = frozenset({"gradient-mismatch"})
+# How a defect of an op without observable closures was named: from its numbers alone
+# (``fingerprint``: a replayed defect matched them; ``single-op graph``: the op back-propagated
+# alone showed its local derivative).
+FROM_NUMBERS = frozenset({"fingerprint", "single-op graph"})
 
 
 @dataclass(frozen=True)
@@ -44,19 +49,42 @@ class Composition:
         if self.observed:
             base, ran = self.closures.get(primitive), self.closures.get(op, frozenset())
             # `__radd__ = self + other` runs exactly add's closure: equal sets, and the table
-            # says which of the two is the primitive
-            return bool(base) and (base < ran or (base == ran and usual))
+            # says which of the two is the primitive -- unless one generic closure serves ops
+            # that are not built from each other, when equal sets say nothing
+            return bool(base) and (base < ran or (base == ran and usual and base not in self._generic))
         return usual
+
+    @cached_property
+    def _generic(self) -> frozenset[frozenset]:
+        """Closure sets that two ops unrelated in the op table both ran (``add`` and ``mul``
+        sharing one dispatching ``_backward``)."""
+        shared = set()
+        names = sorted(self.closures)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                related = a in get_op(b).built_from or b in get_op(a).built_from
+                if self.closures[a] and self.closures[a] == self.closures[b] and not related:
+                    shared.add(self.closures[a])
+        return frozenset(shared)
 
 
 def _foldable(f: Finding) -> bool:
     return f.op is not None and f.severity == ERROR and f.code in SAME_CODE | ANY_CODE
 
 
+def _same_failure(parent: Finding, heir: Finding) -> bool:
+    """Two ops that raised the same error at the same statement, one usually built from the
+    other (``sub = a + (-b)`` failing inside ``__neg__``'s ``self * -1``): a crash leaves no
+    closures to compare, but where it happened shows the shared code."""
+    raised = parent.evidence.get("raised_at")
+    return (raised is not None and parent.code == heir.code and heir.evidence.get("raised_at") == raised
+            and parent.op in get_op(heir.op).built_from)
+
+
 def _parent_fits(parent: Finding, heir: Finding, composition: Composition) -> bool:
     # Without observed structure only a defect identified from the numbers is attributed to a
     # usual composition; a forward value or a crash says nothing about how the op is built.
-    if not composition.observed and parent.evidence.get("identified_by") != "fingerprint":
+    if not composition.observed and parent.evidence.get("identified_by") not in FROM_NUMBERS:
         return False
     return parent.code == heir.code or heir.code in ANY_CODE
 
@@ -68,8 +96,8 @@ def attribute(findings: list[Finding], composition: Composition) -> list[Finding
     candidates = [f for f in findings if _foldable(f)]
 
     def parents(f: Finding) -> list[Finding]:
-        return [p for p in candidates if p is not f and composition.built_on(p.op, f.op)
-                and _parent_fits(p, f, composition)]
+        return [p for p in candidates if p is not f and (
+            (composition.built_on(p.op, f.op) and _parent_fits(p, f, composition)) or _same_failure(p, f))]
 
     # A root inherits from nothing; heirs attach to roots only (``sub`` to ``add``, never to
     # ``neg``, which itself inherits from ``mul``) -- but a heir of a heir still folds.

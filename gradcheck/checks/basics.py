@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from gradcheck.checks import Subject, death
 from gradcheck.checks.conduct import BLOCKED_BY_GUARD, guard_spoke
 from gradcheck.checks.outcomes import ForwardOutcome, Judged
@@ -77,7 +79,7 @@ def _with_number(op: Op) -> list[dict]:
 def forward_check(subject: Subject) -> ForwardOutcome:
     """Each op's ``data`` at a few fixed points against the oracles' agreed value."""
     outcome = ForwardOutcome()
-    faulty, died = set(), set()
+    faulty, died, stubs, missing = set(), set(), set(), set()
     for op in OPS:
         if not subject.caps.ops.get(op.name):
             continue
@@ -99,25 +101,39 @@ def forward_check(subject: Subject) -> ForwardOutcome:
             if run.error is None and expected.value_ok(out, run.data[out]):
                 continue
             faulty.add(op.name)
+            if run.error is not None and run.error.type == "NameError" and run.error.name in sys.stdlib_module_names:
+                missing.add(run.error.name)  # `math.tanh` without `import math`
+            if run.error is not None and run.error.type == "NotImplementedError":
+                # a skeleton's TODO: the op is not written yet, which is not a wrong value
+                stubs.add(op.name)
+                outcome.findings.append(Finding(
+                    "unsupported-op", f"`{op.name}` is a stub: it raises NotImplementedError",
+                    op=op.name, location=_error_location(subject, run), evidence={"stub": True}))
+                break
             if run.error is not None and run.error.type in BLOCKED_BY_GUARD and guard_spoke(subject.session):
                 # the op tried what the sandbox refuses (a forbidden library, a file outside
                 # it...): the policy's finding names that, so it is not reported again as a
                 # wrong value
                 break
             got = (f"raises {run.error}" if run.error else
-                   f"gives a {run.data_types[out]}, not a number" if out in run.data_types
+                   "returns None (is its `return` missing?)" if run.data_types.get(out) == "NoneType"
+                   else f"gives a {run.data_types[out]}, not a number" if out in run.data_types
                    else f"gives {run.data[out]!r}")
             methods = subject.caps.op_methods
             method = methods.get(op.name, op.method)
+            evidence = {"case": graph.describe(methods), "expected": expected.values[out], "actual": got,
+                        "snippet": graph.snippet(subject.caps.class_name, backward=None, methods=methods)}
+            if run.error is not None and run.error.where:  # where it raised, for attribution
+                evidence["raised_at"] = [*run.error.where, run.error.type]
             outcome.findings.append(Finding(
                 "forward-wrong",
                 f"`{graph.describe(methods).split('; ')[-1]}` {got}; expected {expected.values[out]!r}",
                 op=op.name, location=_error_location(subject, run) or subject.method_location(method),
-                evidence={"case": graph.describe(methods), "expected": expected.values[out], "actual": got,
-                          "snippet": graph.snippet(subject.caps.class_name, backward=None, methods=methods)}))
+                evidence=evidence))
             break
         outcome.judged[op.name] = Judged(judged)
-    outcome.faulty, outcome.died = frozenset(faulty), frozenset(died)
+    outcome.faulty, outcome.died, outcome.stubs = frozenset(faulty), frozenset(died), frozenset(stubs)
+    outcome.missing_imports = frozenset(missing)
     return outcome
 
 

@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.errors import FlakyFailure
 
 from gradcheck.checks import Subject, death
+from gradcheck.checks.basics import op_points
 from gradcheck.checks.evidence import drawable
 from gradcheck.checks.fingerprint import Candidate, identify
 from gradcheck.checks.generate import expression_dags, without_local_constants
 from gradcheck.checks.outcomes import EndToEndOutcome, RuleOutcome, TraversalOutcome
+from gradcheck.checks.traversal import judge_walk
 from gradcheck.findings import CATALOGUE, TRAVERSAL_CODES, Finding, Stage
 from gradcheck.graph import Graph
 from gradcheck.ops import get_op, in_domain
@@ -239,10 +241,12 @@ def _has_sharing(graph: Graph) -> bool:
 
 
 def _explaining(earlier: list[Finding], cx: Counterexample, composite: frozenset[str],
-               matches: list[Candidate]) -> Finding | None:
+               matches: list[Candidate], walk_defective: bool | None) -> Finding | None:
     """A traversal diagnosis that accounts for this failure (faulty ops never reach the search).
 
-    An observed wrong order or skipped node breaks any graph more than one op deep; a revisit
+    An observed traversal defect explains it when the subject's walk over this very graph,
+    replayed with its closures watched (``walk_defective``), was wrong. Where that replay could
+    not be had: a wrong order or skipped node breaks any graph more than one op deep; a revisit
     needs a shared node -- in our graph, or inside an op built from several nodes. A defect
     identified only from the numbers (fingerprinted), or a wrong seed, explains a failure only
     when it reproduces this failure's own numbers (or cannot be replayed at all): another
@@ -261,9 +265,21 @@ def _explaining(earlier: list[Finding], cx: Counterexample, composite: frozenset
         elif f.code == "grad-seed":
             if "initial_grad" in f.evidence or _scaled(cx):
                 return f
-        elif shared or (f.code != "topo-revisit" and deep):
+        elif walk_defective if walk_defective is not None else (shared or (f.code != "topo-revisit" and deep)):
             return f
     return None
+
+
+def _walk_defective(subject: Subject, cx: Counterexample) -> bool | None:
+    """Whether the subject's backward() walked this counterexample wrongly (closures run twice,
+    out of order, never, or from a wrong seed); None when it cannot be replayed watched."""
+    try:
+        run = subject.session.run([cx.graph], instrument=True)[0]
+    except WorkerDied:
+        return None
+    if not run.calls and not run.inputs:
+        return None
+    return bool(judge_walk(subject, cx.graph, run))
 
 
 def _scaled(cx: Counterexample) -> bool:
@@ -350,7 +366,10 @@ def failure_findings(subject: Subject, outcome: EndToEndOutcome, earlier: list[F
     for cx in gradient:
         evidence = counterexample_evidence(subject, cx)
         all_matches = identify(cx.graph, cx.run.grads or [], cx.expected.grad_tol)
-        explaining = _explaining(earlier + findings, cx, rules.composite, all_matches)
+        observed_walk = traversal.observed and any(f.code in TRAVERSAL_CODES and "identified_by" not in f.evidence
+                                                   for f in earlier)
+        walk = _walk_defective(subject, cx) if observed_walk else None
+        explaining = _explaining(earlier + findings, cx, rules.composite, all_matches, walk)
         if explaining is not None:  # backward()'s defect, not these ops': they are not blamed
             explaining.evidence.setdefault("end_to_end", evidence)
             continue
@@ -363,8 +382,39 @@ def failure_findings(subject: Subject, outcome: EndToEndOutcome, earlier: list[F
             if not any((f.code, f.op) == (new.code, new.op) for f in earlier + findings):
                 findings.append(new)
             continue
-        findings.append(_mismatch(subject, cx, evidence, found))
+        alone = _alone(subject, cx.suspect, evidence) if cx.suspect and not found and not rules.observed else None
+        findings.append(alone or _mismatch(subject, cx, evidence, found))
     return Diagnosis(findings, frozenset(failed))
+
+
+def _alone(subject: Subject, op: str, evidence: dict) -> Finding | None:
+    """An op without observable closures, back-propagated alone on distinct leaves by the
+    subject's own backward(): each input is used once and the output's gradient is 1, so what
+    reaches an input is the op's local derivative itself -- zero when nothing is passed on, the
+    wrong number when the derivative is wrong (an overwrite or a missing ``out.grad`` cannot
+    show here, and needs no naming: the numbers of the failing case did not match them)."""
+    graphs = op_points(get_op(op), count=2)
+    try:
+        runs = subject.session.run(graphs)
+    except WorkerDied:
+        return None
+    for graph, run in zip(graphs, runs, strict=True):
+        expected = subject.consensus.expected(graph)
+        if expected is None or run.error is not None or run.grads is None:
+            continue
+        arity = get_op(op).arity
+        bad = [i for i in range(arity) if not expected.grad_ok(i, run.grads[i])]
+        if not bad:
+            continue
+        code = ("grad-not-propagated" if all(run.grads[i] == 0 for i in bad) else "wrong-derivative")
+        entry = CATALOGUE[code]
+        got = ", ".join(f"{graph.name(i)}: {run.grads[i]!r} (expected {expected.grads[i]:.6g})" for i in bad)
+        return Finding(code, f"`{get_op(op).method}`'s backward {entry.defect}: back-propagating "
+                             f"`{graph.describe()}` alone gives {got}; {entry.fix}",
+                       op=op, location=subject.method_location(get_op(op).method),
+                       evidence=dict(evidence, identified_by="single-op graph",
+                                     single_op_case=graph.describe()))
+    return None
 
 
 def _mismatch(subject: Subject, cx: Counterexample, evidence: dict, found: list[Candidate]) -> Finding:

@@ -12,6 +12,7 @@ outcome carries them, and ``attribution`` reports the defect once, on the primit
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS, get_op
 from gradcheck.sandbox.client import WorkerDied
 from gradcheck.sandbox.replies import RuleProbe
-from gradcheck.source import grad_statements
+from gradcheck.source import function_at, grad_statements
 
 PRESET = (0.3, -0.45)  # gradients the inputs already hold
 UPSTREAM = 1.7  # the output's gradient
@@ -35,6 +36,7 @@ OVERWRITE = "grad-overwrite"
 MISSING_FACTOR = "missing-chain-factor"
 NOT_PROPAGATED = "grad-not-propagated"
 WRONG = "wrong-derivative"
+POWER = "power-for-product"
 
 
 def classify(actual: float | None, preset: float, upstream: float, local: float) -> set[str]:
@@ -55,7 +57,30 @@ def classify(actual: float | None, preset: float, upstream: float, local: float)
         return {OVERWRITE, MISSING_FACTOR}
     if near(preset) or near(0.0):
         return {NOT_PROPAGATED} if near(preset) else {OVERWRITE, NOT_PROPAGATED}
+    if any(near(preset + p) for p in _powers(local, upstream)):
+        return {POWER}  # `d ** out.grad` (or the reverse) where `d * out.grad` belongs
     return {WRONG}
+
+
+def _powers(local: float, upstream: float) -> list[float]:
+    """``local ** upstream`` and ``upstream ** local`` where they are real numbers."""
+    out = []
+    for base, exponent in ((local, upstream), (upstream, local)):
+        try:
+            value = base ** exponent
+        except (OverflowError, ZeroDivisionError):
+            continue
+        if isinstance(value, float) and math.isfinite(value):
+            out.append(value)
+    return out
+
+
+def reads_grad_for_data(actual: float | None, preset: float, upstream: float) -> bool:
+    """A wrong rule that multiplied an input's *gradient* (preset by the probe) where its data
+    belongs (``other.grad * out.grad`` for ``other.data * out.grad``): a common slip."""
+    if actual is None or not math.isfinite(actual):
+        return False
+    return any(abs(actual - (preset + upstream * g)) <= 1e-6 * (1 + abs(actual)) for g in PRESET)
 
 
 def _case(graph: Graph, methods: Mapping[str, str]) -> dict:
@@ -123,6 +148,7 @@ class _Verdict:
 def _judge(subject: Subject, name: str, graphs: list[Graph], replies: list[RuleProbe]) -> _Verdict:
     defects: set[str] = set()
     evidence: dict = {}
+    numeric_wrong = False  # a wrong derivative seen as a real number, not only as a non-number
     judged = 0  # cases compared with an agreed answer: none at all is no verdict
     for graph, reply in zip(graphs, replies, strict=True):
         expected = subject.consensus.expected(graph)
@@ -150,7 +176,17 @@ def _judge(subject: Subject, name: str, graphs: list[Graph], replies: list[RuleP
                     "expected": PRESET[i] + UPSTREAM * expected.grads[i], "actual": actual,
                     "snippet": _snippet(subject, graph, expected),
                     "graph": _picture(graph, reply, expected)})
+            if found:
+                evidence.setdefault("wrong_inputs", [])
+                if i not in evidence["wrong_inputs"]:
+                    evidence["wrong_inputs"].append(i)
+                if WRONG in found and reads_grad_for_data(actual, PRESET[i], UPSTREAM):
+                    evidence["slip"] = "grad-for-data"
             defects |= found
+            numeric_wrong = numeric_wrong or (WRONG in found and actual is not None)
+    if POWER in defects and not numeric_wrong:
+        # `d ** u` with a negative d is a complex number, which no grad should be: the same slip
+        defects.discard(WRONG)
     return _Verdict(defects, evidence, Judged(judged))
 
 
@@ -178,10 +214,14 @@ def _demonstrate(subject: Subject, finding) -> None:
 
 def _finding(subject: Subject, name: str, code: str, evidence: dict, ran: frozenset) -> Finding:
     op = get_op(name)
-    location, stmt = _statement(subject, op, code, ran)
+    location, stmt = _statement(subject, op, code, ran, evidence.get("wrong_inputs", []))
     entry = CATALOGUE[code]
     if evidence.get("error"):
         message = f"`{op.method}`'s backward raised {evidence['error']}."
+    elif code == WRONG and evidence.get("slip") == "grad-for-data":
+        message = (f"`{op.method}`'s backward {entry.defect}: the numbers match multiplying an "
+                   f"input's `.{subject.caps.grad_attr}` where its `.{subject.caps.data_attr}` belongs"
+                   f"{f' (`{stmt}`)' if stmt else ''}.")
     elif code == OVERWRITE and stmt:
         message = f"`{op.method}`'s backward assigns `{stmt}`: it {entry.defect}; {entry.fix}."
     else:
@@ -189,22 +229,37 @@ def _finding(subject: Subject, name: str, code: str, evidence: dict, ran: frozen
     return Finding(code, message, op=name, location=location, evidence=dict(evidence))
 
 
-def _statement(subject: Subject, op, code: str, ran: frozenset):
-    """The closure's offending line, or the op's method when it sets no closure at all."""
+def _statement(subject: Subject, op, code: str, ran: frozenset, wrong_inputs: list[int]):
+    """The closure's offending line -- the statement writing the gradient of an input that came
+    out wrong -- or the op's method when it sets no closure at all."""
     caps = subject.caps
     own = [c for c in ran if f".{op.method}." in c[0] and c[1]] or [c for c in ran if c[1]]
     sub = subject.session.submission
+    wanted = _parameter_names(subject, op, wrong_inputs)
     for qualname, file, line in sorted(own, key=lambda c: (c[1], c[2] or 0)):
         source = sub.source_of(file)
         if source is None or line is None:
             continue
         stmts = grad_statements(source, line, caps.grad_attr)
         pick = [s for s in stmts if s.assigns] if code == OVERWRITE else stmts
+        pick = [s for s in pick if s.target in wanted] or pick
         if pick:
             return sub.locate(file, pick[0].line), pick[0].text
         if code == NOT_PROPAGATED and "__init__" not in qualname:
             return sub.locate(file, line), None
     return subject.method_location(op.method), None
+
+
+def _parameter_names(subject: Subject, op, inputs: list[int]) -> set[str]:
+    """The op method's own names for the given inputs (``self``, ``other``): what the closure's
+    statements write ``.grad`` on."""
+    entry = subject.caps.methods.get(op.method)
+    source = subject.session.submission.source_of(entry["file"]) if entry and entry.get("file") else None
+    fn = function_at(source, entry.get("line")) if source and entry.get("line") else None
+    if not isinstance(fn, ast.FunctionDef):
+        return set()
+    params = [a.arg for a in fn.args.args]
+    return {params[i] for i in inputs if i < len(params)}
 
 
 def _picture(graph: Graph, reply: RuleProbe, expected) -> dict:

@@ -33,6 +33,9 @@ class ForwardOutcome:
     findings: list[Finding] = field(default_factory=list)
     faulty: frozenset[str] = frozenset()  # ops whose data is wrong (or whose forward died)
     died: frozenset[str] = frozenset()  # ops whose forward hung or died: not to be run again
+    stubs: frozenset[str] = frozenset()  # ops that raise NotImplementedError: not written yet
+    missing_imports: frozenset[str] = frozenset()  # standard modules used but never imported
+    repaired: frozenset[str] = frozenset()  # faulty ops that work once those are imported
     judged: dict[str, Judged] = field(default_factory=dict)
 
 

@@ -14,11 +14,11 @@ from collections import Counter
 from gradcheck.checks import Subject, death
 from gradcheck.checks.evidence import drawable
 from gradcheck.checks.outcomes import TraversalOutcome, TraversalState
-from gradcheck.findings import Finding, Stage
+from gradcheck.findings import CATALOGUE, Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import get_op, in_domain
 from gradcheck.sandbox.client import WorkerDied
-from gradcheck.source import free_globals, function_at, top_level_names
+from gradcheck.source import calls_itself_on_others, free_globals, function_at, top_level_names
 
 
 def traversal_graphs(usable: list[str]) -> list[Graph]:
@@ -79,13 +79,28 @@ def traversal_check(subject: Subject, avoid: frozenset[str]) -> TraversalOutcome
         return TraversalOutcome(TraversalState.UNOBSERVED)
     seen: dict[str, Finding] = {}
     for graph, run in zip(graphs, runs, strict=True):
-        for finding in _judge(subject, graph, run):
+        for finding in judge_walk(subject, graph, run):
             seen.setdefault(finding.code, finding)
-    findings = list(seen.values())
+    findings = _per_node_recursion(subject, list(seen.values()))
     return TraversalOutcome(TraversalState.DEFECTIVE if findings else TraversalState.CORRECT, findings)
 
 
-def _judge(subject: Subject, graph: Graph, run) -> list[Finding]:
+def _per_node_recursion(subject: Subject, findings: list[Finding]) -> list[Finding]:
+    """Revisits or a wrong order from a backward() that calls ``backward()`` on other nodes are
+    one design defect, named once: what the learner has to change is the design, not a set."""
+    symptoms = [f for f in findings if f.code in ("topo-revisit", "topo-order")]
+    source, line = _backward_source(subject)
+    if not symptoms or not source or not calls_itself_on_others(source, line, subject.caps.backward):
+        return findings
+    entry = CATALOGUE["per-node-recursion"]
+    merged = Finding("per-node-recursion", f"`{subject.caps.backward}()` {entry.defect}; {entry.fix}",
+                     location=symptoms[0].location,
+                     evidence=dict(symptoms[0].evidence, symptoms=sorted(f.code for f in symptoms)))
+    return [merged, *(f for f in findings if f not in symptoms)]
+
+
+def judge_walk(subject: Subject, graph: Graph, run) -> list[Finding]:
+    """The traversal defects one instrumented run of ``graph`` shows (none: the walk was right)."""
     caps = subject.caps
     where = subject.method_location(caps.backward)
     evidence = {"case": graph.describe(), "snippet": graph.snippet(caps.class_name, caps.backward)}

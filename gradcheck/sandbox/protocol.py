@@ -96,7 +96,7 @@ class MapOf:
 
 WHERE = Opt([Opt(Either(str, int))])
 ERROR = {"type": str, "message": str, "where": WHERE, "stage": str, "statement": Opt(int),
-         "text": str}
+         "text": str, "name": str}  # name: a NameError's undefined name
 NUMBER_OR_ERROR = Either(float, {"error": str, "type": str, "message": str})
 CODE_ID = {"qualname": str, "file": Opt(str), "line": Opt(int)}
 RUN_RESULT = {"data": [NUMBER_OR_ERROR], "grads": [NUMBER_OR_ERROR], "error": ERROR,

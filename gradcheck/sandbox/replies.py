@@ -16,6 +16,7 @@ class SubjectError:
     message: str
     where: tuple[str, int] | None = None
     stage: str = ""
+    name: str | None = None  # for a NameError: the name that was not defined
 
     @classmethod
     def parse(cls, raw) -> SubjectError:
@@ -24,8 +25,10 @@ class SubjectError:
         where = raw.get("where")
         ok_where = (isinstance(where, list) and len(where) == 2 and isinstance(where[0], str)
                     and isinstance(where[1], int))
+        name = raw.get("name")
         return cls(type=str(raw.get("type", "?"))[:100], message=str(raw.get("message", ""))[:300],
-                   where=(where[0], where[1]) if ok_where else None, stage=str(raw.get("stage", "")))
+                   where=(where[0], where[1]) if ok_where else None, stage=str(raw.get("stage", "")),
+                   name=name if isinstance(name, str) and name.isidentifier() else None)
 
     def __str__(self) -> str:
         return f"{self.type}: {self.message}" if self.message else self.type

@@ -5,6 +5,7 @@ the issue's closing note, not hidden here."""
 
 import pytest
 
+from gradcheck.findings import CATALOGUE, ERROR
 from gradcheck.runner import Options, check_path
 
 from subjects.learners import SOURCES
@@ -20,12 +21,24 @@ EXPECTED: dict[str, frozenset] = {
     # sub raises inside neg's `self * -1` (no number coercion): reported once, on neg
     "s04_no_coercion_breaks_composites": frozenset({("forward-wrong", "neg"), ("forward-wrong", "radd")}),
     "s05_grad_used_for_data": frozenset({("wrong-derivative", "mul")}),
+    "s06_power_for_times": frozenset({("power-for-product", "mul")}),
     "s07_children_not_a_tuple": frozenset({("forward-wrong", "relu")}),
+    # warnings only: the class works, but lacks the three methods written inside backward()
+    "s08_methods_nested_in_backward": frozenset({("misplaced-method", "neg"), ("misplaced-method", "sub"),
+                                                 ("misplaced-method", "radd")}),
     "s09_rsub_parameters_swapped": frozenset({("forward-wrong", "rsub")}),
     "s10_op_returns_none": frozenset({("forward-wrong", "relu")}),
     "s11_unusual_names_correct": CORRECT,  # grad `grade`, driver `back`: found by behaviour
     "s12a_local_slopes_correct": CORRECT,  # no per-node closures: local slopes kept per node
+    # the same design with pow's slope wrong: named by back-propagating pow alone
+    "s12b_local_slopes_wrong_pow": frozenset({("wrong-derivative", "pow")}),
+    # the node appended once per child: run twice, and before its other child's subtree is done
+    "s13_topo_append_inside_loop": frozenset({("topo-revisit", None), ("topo-order", None)}),
     "s14_no_seed": frozenset({("grad-seed", None)}),
+    "s15_per_node_recursion": frozenset({("per-node-recursion", None)}),
+    "s19_marimo_cells": CORRECT,  # the class a marimo cell returns
+    "s18_stub_not_implemented": CORRECT,  # its NotImplementedError stubs are not written yet
+    "s20_spelled_out_accumulate": frozenset({("grad-overwrite", "add")}),
     "s16_op_records_no_inputs": frozenset({("no-inputs-recorded", "relu")}),
     "s17_equality_by_value": frozenset({("node-identity", None)}),  # its mismatches not repeated
     "s21_closure_on_other_attribute": frozenset({("closure-not-attached", "tanh")}),
@@ -34,6 +47,14 @@ EXPECTED: dict[str, frozenset] = {
     "s24_exp_dunder_and_value_exponent": CORRECT,  # exp as `__exp__`, `x ** y` with both values
     "s25_extra_activations": CORRECT,  # leaky_relu, softplus, gelu in its tanh form
     "s26_numpy_scalar_data": CORRECT,
+}
+
+# Where a finding must point: the statement a learner has to fix, (code, op) -> source line.
+LINES = {
+    "s05_grad_used_for_data": {("wrong-derivative", "mul"): "self.grad += other.grad * product.grad"},
+    "s06_power_for_times": {("power-for-product", "mul"): "other.grad += self.data ** product.grad"},
+    # `self.grad = self.grad + ...` accumulates; the overwrite is the other input's line
+    "s20_spelled_out_accumulate": {("grad-overwrite", "add"): "other.grad = total.grad"},
 }
 
 
@@ -55,11 +76,24 @@ def serious(result) -> frozenset:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_the_pattern_is_named_exactly(name, results):
     assert serious(results[name]) == EXPECTED[name], [f.message for f in results[name].findings]
-    assert (results[name].verdict == "pass") == (EXPECTED[name] == CORRECT)
+    only_warnings = all(CATALOGUE[code].severity != ERROR for code, _ in EXPECTED[name])
+    assert (results[name].verdict == "pass") == only_warnings
 
 
 def test_every_expected_subject_exists():
     assert set(EXPECTED) <= set(SOURCES)
+
+
+@pytest.mark.parametrize("name", sorted(LINES))
+def test_the_finding_points_at_the_statement_to_fix(name, results):
+    where = {(f.code, f.op): f.location.text for f in results[name].findings if f.location is not None}
+    for key, text in LINES[name].items():
+        assert where.get(key) == text, (key, where)
+
+
+def test_a_gradient_read_for_data_is_said_so(results):
+    finding = next(f for f in results["s05_grad_used_for_data"].findings if f.code == "wrong-derivative")
+    assert finding.evidence["slip"] == "grad-for-data"
 
 
 # Ops a learner adds or spells their own way are checked, not merely tolerated: every cell of

@@ -214,7 +214,8 @@ REGISTRY = [
     Injector("tape-exp-not-propagated", "tape", 'return Var(e, ("exp", ((self, e),)))',
              'return Var(e, ("exp", ()))', E(("grad-not-propagated", "exp"))),
     Injector("tape-log-wrong", "tape", '("log", ((self, 1 / self.data),))',
-             '("log", ((self, 1 / self.data ** 2),))', E(("gradient-mismatch", "log"))),
+             # no closures to observe: named by back-propagating log alone through backward()
+             '("log", ((self, 1 / self.data ** 2),))', E(("wrong-derivative", "log"))),
     Injector("tape-no-visited", "tape", "            elif id(node) not in seen:", "            else:",
              E(("topo-revisit", None))),
     Injector("tape-not-reversed", "tape", "for node in reversed(order):", "for node in order:",

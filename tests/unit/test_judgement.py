@@ -242,9 +242,9 @@ def observed_run(calls):
     ([(3, 0.0), (2, 0.0)], {"grad-seed"}),
 ])
 def test_traversal_defects_are_named_from_the_recorded_calls(calls, codes, consensus):
-    from gradcheck.checks.traversal import _judge
+    from gradcheck.checks.traversal import judge_walk
 
-    found = _judge(traversal_subject(consensus), DIAMOND, observed_run(calls))
+    found = judge_walk(traversal_subject(consensus), DIAMOND, observed_run(calls))
     assert {x.code for x in found} == codes
     assert all("`backprop()`" in x.message for x in found)  # the subject's own name, in words only
 
@@ -304,3 +304,68 @@ def test_an_op_that_only_runs_its_primitive_s_closure_folds_into_it():
     assert [(x.op, x.inherited_by) for x in found] == [("add", ["radd"])]
     apart = attribute([f("grad-overwrite", "mul"), f("grad-overwrite", "pow")], same)
     assert sorted(x.op for x in apart) == ["mul", "pow"]
+
+
+@pytest.mark.parametrize("body, recurses", [
+    ("    self._backward()\n    for p in self._prev:\n        p.backward(root=False)\n", True),
+    ("    self._backward()\n    for p in self._prev:\n        self.backward()\n", False),
+    ("    for v in reversed(topo):\n        v._backward()\n", False),
+])
+def test_a_backward_that_calls_its_inputs_backward_is_recognised(body, recurses):
+    from gradcheck.source import calls_itself_on_others
+
+    source = "def backward(self, root=True):\n" + body
+    assert calls_itself_on_others(source, 1, "backward") is recurses
+
+
+def test_a_crash_at_the_same_statement_folds_into_the_usual_primitive():
+    raised = ["/submission/v.py", 22, "AttributeError"]
+    unobserved = Composition(observed=False)
+    found = attribute([f("forward-wrong", "neg", raised_at=raised), f("forward-wrong", "sub", raised_at=raised),
+                       f("forward-wrong", "radd", raised_at=["/submission/v.py", 9, "AttributeError"])],
+                      unobserved)
+    assert sorted((x.op, tuple(x.inherited_by)) for x in found) == [("neg", ("sub",)), ("radd", ())]
+    elsewhere = attribute([f("forward-wrong", "neg", raised_at=raised),
+                           f("forward-wrong", "sub", raised_at=["/submission/v.py", 30, "TypeError"])], unobserved)
+    assert sorted(x.op for x in elsewhere) == ["neg", "sub"]
+
+
+def test_a_name_error_s_missing_name_is_kept_only_when_it_is_a_name():
+    from gradcheck.sandbox.replies import SubjectError
+
+    assert SubjectError.parse({"type": "NameError", "message": "m", "name": "math"}).name == "math"
+    assert SubjectError.parse({"type": "NameError", "message": "m", "name": "os; rm"}).name is None
+    assert SubjectError.parse({"type": "NameError", "message": "m", "name": 3}).name is None
+
+
+class ScaledSession:
+    """A closure-less subject whose every leaf gradient is the true one times ``factor``."""
+
+    def __init__(self, consensus, factor):
+        self.consensus, self.factor = consensus, factor
+
+    def run(self, graphs, **_):
+        out = []
+        for g in graphs:
+            grads = self.consensus.expected(g).grads
+            out.append(GraphRun(data=g.float_values(), grads=[x * self.factor for x in grads[:-1]] + [1.0]))
+        return out
+
+
+@pytest.mark.parametrize("factor, code", [(2.0, "wrong-derivative"), (0.0, "grad-not-propagated")])
+def test_an_op_back_propagated_alone_shows_its_local_derivative(factor, code, consensus):
+    from gradcheck.checks.end_to_end import _alone
+
+    subject = opaque_subject(None, consensus)
+    subject.session = ScaledSession(consensus, factor)
+    found = _alone(subject, "pow", {"case": "x ** 2"})
+    assert (found.code, found.op, found.evidence["identified_by"]) == (code, "pow", "single-op graph")
+    subject.session = ScaledSession(consensus, 1.0)
+    assert _alone(subject, "pow", {"case": "x ** 2"}) is None
+
+
+def test_one_generic_closure_shared_by_unrelated_ops_says_nothing_about_composition():
+    generic = frozenset({("Value._backward", "/submission/v.py", 50)})
+    shared = Composition(observed=True, closures={"add": generic, "mul": generic, "neg": generic})
+    found = attribute([f("grad-overwrite", "mul"), f("grad-overwrite", "neg"), f("grad-overwrite", "add")], shared)
+    assert sorted(x.op for x in found) == ["add", "mul", "neg"]

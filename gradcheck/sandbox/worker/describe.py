@@ -38,8 +38,12 @@ def _subject_frame(tb):
 
 
 def describe_exception(exc):
-    return {"type": type(exc).__name__, "message": safe_str(exc),
-            "where": _subject_frame(exc.__traceback__)}
+    described = {"type": type(exc).__name__, "message": safe_str(exc),
+                 "where": _subject_frame(exc.__traceback__)}
+    name = getattr(exc, "name", None) if isinstance(exc, NameError) else None
+    if type(name) is str:
+        described["name"] = name[:100]  # the undefined name: `math` when it was never imported
+    return described
 
 
 def real(x):
