@@ -409,9 +409,10 @@ def _alone(subject: Subject, op: str, evidence: dict) -> Finding | None:
         code = ("grad-not-propagated" if all(run.grads[i] == 0 for i in bad) else "wrong-derivative")
         entry = CATALOGUE[code]
         got = ", ".join(f"{graph.name(i)}: {run.grads[i]!r} (expected {expected.grads[i]:.6g})" for i in bad)
-        return Finding(code, f"`{get_op(op).method}`'s backward {entry.defect}: back-propagating "
+        method = subject.caps.method_of(get_op(op))
+        return Finding(code, f"`{method}`'s backward {entry.defect}: back-propagating "
                              f"`{graph.describe()}` alone gives {got}; {entry.fix}",
-                       op=op, location=subject.method_location(get_op(op).method),
+                       op=op, location=subject.method_location(method),
                        evidence=dict(evidence, identified_by="single-op graph",
                                      single_op_case=graph.describe()))
     return None
@@ -437,10 +438,12 @@ def _mismatch(subject: Subject, cx: Counterexample, evidence: dict, found: list[
 
 def _fingerprinted(subject: Subject, cand: Candidate, evidence: dict) -> Finding:
     entry = CATALOGUE[cand.code]
-    what = f"`{get_op(cand.op).method}`'s backward {entry.defect}" if cand.op else f"`backward()` {entry.defect}"
+    caps = subject.caps
+    what = (f"`{caps.method_of(get_op(cand.op))}`'s backward {entry.defect}" if cand.op
+            else f"`{caps.backward or 'backward'}()` {entry.defect}")
     message = (f"{what}: replaying `{evidence['case']}` with exactly this defect reproduces your "
                "gradients (identified from the numbers; the class exposes no per-node closures to "
                f"observe directly); {entry.fix}")
-    location = subject.method_location(get_op(cand.op).method if cand.op else (subject.caps.backward or ""))
+    location = subject.method_location(caps.method_of(get_op(cand.op)) if cand.op else (caps.backward or ""))
     return Finding(cand.code, message, op=cand.op, location=location,
                    evidence=dict(evidence, identified_by="fingerprint"))

@@ -216,16 +216,17 @@ def _finding(subject: Subject, name: str, code: str, evidence: dict, ran: frozen
     op = get_op(name)
     location, stmt = _statement(subject, op, code, ran, evidence.get("wrong_inputs", []))
     entry = CATALOGUE[code]
+    method = subject.caps.method_of(op)  # the learner's own name for it (`__exp__`, `ReLU`)
     if evidence.get("error"):
-        message = f"`{op.method}`'s backward raised {evidence['error']}."
+        message = f"`{method}`'s backward raised {evidence['error']}."
     elif code == WRONG and evidence.get("slip") == "grad-for-data":
-        message = (f"`{op.method}`'s backward {entry.defect}: the numbers match multiplying an "
+        message = (f"`{method}`'s backward {entry.defect}: the numbers match multiplying an "
                    f"input's `.{subject.caps.grad_attr}` where its `.{subject.caps.data_attr}` belongs"
                    f"{f' (`{stmt}`)' if stmt else ''}.")
     elif code == OVERWRITE and stmt:
-        message = f"`{op.method}`'s backward assigns `{stmt}`: it {entry.defect}; {entry.fix}."
+        message = f"`{method}`'s backward assigns `{stmt}`: it {entry.defect}; {entry.fix}."
     else:
-        message = f"`{op.method}`'s backward {entry.defect}; {entry.fix}."
+        message = f"`{method}`'s backward {entry.defect}; {entry.fix}."
     return Finding(code, message, op=name, location=location, evidence=dict(evidence))
 
 
@@ -233,7 +234,8 @@ def _statement(subject: Subject, op, code: str, ran: frozenset, wrong_inputs: li
     """The closure's offending line -- the statement writing the gradient of an input that came
     out wrong -- or the op's method when it sets no closure at all."""
     caps = subject.caps
-    own = [c for c in ran if f".{op.method}." in c[0] and c[1]] or [c for c in ran if c[1]]
+    method = caps.method_of(op)
+    own = [c for c in ran if f".{method}." in c[0] and c[1]] or [c for c in ran if c[1]]
     sub = subject.session.submission
     wanted = _parameter_names(subject, op, wrong_inputs)
     for qualname, file, line in sorted(own, key=lambda c: (c[1], c[2] or 0)):
@@ -247,13 +249,13 @@ def _statement(subject: Subject, op, code: str, ran: frozenset, wrong_inputs: li
             return sub.locate(file, pick[0].line), pick[0].text
         if code == NOT_PROPAGATED and "__init__" not in qualname:
             return sub.locate(file, line), None
-    return subject.method_location(op.method), None
+    return subject.method_location(method), None
 
 
 def _parameter_names(subject: Subject, op, inputs: list[int]) -> set[str]:
     """The op method's own names for the given inputs (``self``, ``other``): what the closure's
     statements write ``.grad`` on."""
-    entry = subject.caps.methods.get(op.method)
+    entry = subject.caps.methods.get(subject.caps.method_of(op))
     source = subject.session.submission.source_of(entry["file"]) if entry and entry.get("file") else None
     fn = function_at(source, entry.get("line")) if source and entry.get("line") else None
     if not isinstance(fn, ast.FunctionDef):

@@ -148,3 +148,15 @@ def test_a_stub_is_not_implemented_rather_than_wrong(results):
 def test_a_composite_that_crashes_inside_its_primitive_is_listed_under_it(results):
     neg = next(f for f in results["s04_no_coercion_breaks_composites"].findings if f.op == "neg")
     assert neg.inherited_by == ["sub"]
+
+
+def test_a_defect_in_an_op_under_the_learner_s_own_name_is_named_so(tmp_path, consensus):
+    source = SOURCES["s24_exp_dunder_and_value_exponent"]
+    broken = source.replace("self.grad += e * result.grad", "self.grad = e * result.grad")
+    assert broken != source
+    path = tmp_path / "exp_dunder.py"
+    path.write_text(broken)
+    result = check_path(str(path), Options(), consensus)
+    found = [f for f in result.findings if f.severity == "error"]
+    assert [(f.code, f.op) for f in found] == [("grad-overwrite", "exp")]
+    assert "`__exp__`" in found[0].message and found[0].location.text == "self.grad = e * result.grad"

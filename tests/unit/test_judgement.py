@@ -136,7 +136,7 @@ class FakeSession:
 
 
 def opaque_subject(defect, consensus):
-    caps = SimpleNamespace(class_name="Value", backward="backward", methods={})
+    caps = SimpleNamespace(class_name="Value", backward="backward", methods={}, method_of=lambda op: op.method)
     return SimpleNamespace(session=FakeSession(defect), consensus=consensus, caps=caps, log=Log(),
                            method_location=lambda method: None)
 
@@ -225,7 +225,8 @@ DIAMOND = Graph((leaf(0.6), leaf(-1.2), apply("mul", 0, 1), apply("add", 2, 0)))
 
 
 def traversal_subject(consensus):
-    caps = SimpleNamespace(class_name="Value", backward="backprop", closure_attr="_backward", methods={})
+    caps = SimpleNamespace(class_name="Value", backward="backprop", closure_attr="_backward", methods={},
+                           method_of=lambda op: op.method)
     return SimpleNamespace(caps=caps, consensus=consensus, log=Log(), method_location=lambda m: None)
 
 
