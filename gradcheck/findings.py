@@ -38,6 +38,10 @@ class Code:
 CATALOGUE: dict[str, Code] = {
     "load-error": Code(ERROR, LOADING, "the submission could not be loaded"),
     "unsupported-op": Code(INFO, COVERAGE, "an op in the table is missing"),
+    # gradcheck's addition: an op's method indented one level too deep, inside another method,
+    # so that the class silently lacks it (read from the source, never run)
+    "misplaced-method": Code(WARNING, LOADING, "an op's method is defined inside another method",
+                             fix="dedent it to the class body"),
     "no-number-coercion": Code(
         INFO, COVERAGE, "Value op plain number fails",
         fix="wrap a plain number operand in a Value at the start of the op (and define the "

@@ -2,8 +2,10 @@
 
 A ``.py`` file is one unit; a notebook is one unit per code cell (IPython-only syntax such as
 ``%matplotlib inline`` or ``!pip install`` neutralised line by line, so line numbers still
-match); a folder is the file in it that defines the class. ``SourceMap`` maps the worker's
-(filename, line) pairs back to what the user sees: file, cell and line.
+match); a marimo notebook (a ``.py`` of ``@app.cell`` functions, read by gradcheck/marimo.py) is
+one unit per cell, keeping the file's line numbers; a folder is the file in it that defines the
+class. ``SourceMap`` maps the worker's (filename, line) pairs back to what the user sees: file,
+cell and line.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from gradcheck.findings import Location
+from gradcheck.marimo import marimo_app_name, marimo_units
 from gradcheck.ops import OPS
 from gradcheck.source import parse_or_none
 
@@ -36,6 +39,13 @@ class Unit:
     filename: str  # what the code is compiled as; the key of the SourceMap
     code: str
     cell: int | None = None
+    # the text the user sees for this unit's lines, when it is not the code that runs: a marimo
+    # cell runs dedented, but its lines are shown as they are in the .py file
+    shown: str | None = None
+
+    @property
+    def text(self) -> str:
+        return self.shown if self.shown is not None else self.code
 
 
 @dataclass
@@ -61,7 +71,7 @@ class Submission:
         for unit in self.units:
             if unit.filename == filename:
                 return Location(file=str(self.path), line=line, cell=unit.cell,
-                                text=_line(unit.code, line))
+                                text=_line(unit.text, line))
         found = self._copied(filename)
         if found is not None and line:
             shown, text = found
@@ -92,7 +102,7 @@ class Submission:
         source = None
         for unit in self.units:
             if unit.cell == location.cell and (unit.cell is not None or str(self.path) == location.file):
-                source = unit.code
+                source = unit.text
                 break
         else:
             source = self._shown_source(location.file)
@@ -160,6 +170,8 @@ def _read_file(path: Path, rel: str) -> Submission:
     text = _decode(path, data)
     if path.suffix == ".ipynb":
         sub = Submission(path=path, kind="notebook", units=_notebook_units(path, text, rel))
+    elif (marimo := _marimo_units(text, rel)) is not None:
+        sub = Submission(path=path, kind="notebook", units=marimo)
     else:
         sub = Submission(path=path, kind="file",
                          units=[Unit(label=path.name, filename=f"{VIRTUAL_ROOT}/{rel}", code=text)])
@@ -267,6 +279,20 @@ def _notebook_units(path: Path, text: str, rel: str) -> list[Unit]:
         units.append(Unit(label=label, filename=f"{VIRTUAL_ROOT}/{rel}::cell{index}",
                           code=strip_ipython(source), cell=index))
     return units
+
+
+def _marimo_units(text: str, rel: str) -> list[Unit] | None:
+    """The units of a marimo notebook, or None when the file is not one. Its cells run in one
+    namespace as a notebook's do (``__main__``); their lines are the file's, so locations carry
+    no cell number and the whole file is what their lines show."""
+    if "marimo" not in text:  # most files: not parsed here a second time
+        return None
+    tree = parse_or_none(text)
+    app = marimo_app_name(tree) if tree is not None else None
+    if app is None:
+        return None
+    return [Unit(label=unit.label, filename=f"{VIRTUAL_ROOT}/{rel}::{unit.key}", code=unit.code,
+                 shown=text) for unit in marimo_units(text, tree, app)]
 
 
 def strip_ipython(source: str) -> str:

@@ -26,6 +26,7 @@ from gradcheck.checks.outcomes import (
 )
 from gradcheck.checks.policy import import_policy_check, refused_import_notes
 from gradcheck.checks.robustness import robustness_check
+from gradcheck.checks.source_scan import misplaced_method_findings
 from gradcheck.checks.structure import StructureOutcome, structure_check
 from gradcheck.checks.traversal import traversal_check
 from gradcheck.coverage import op_matrix
@@ -99,6 +100,7 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
             result.capabilities = report.caps.to_json()
     result.findings.extend(guard_findings(session.client.tampering, submission, session.attempts_at_load))
     result.findings.extend(introspection_findings(submission))
+    result.findings.extend(misplaced_method_findings(submission, report.caps))
     result.notes.extend(refused_import_notes(session))
     for f in result.findings:  # source lines around each location, for reports
         if f.location is not None and f.location.line:
