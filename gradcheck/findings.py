@@ -64,6 +64,11 @@ CATALOGUE: dict[str, Code] = {
     "wrong-derivative": Code(ERROR, OP_RULES, "an op's local derivative is wrong",
                              defect="computes the wrong local derivative",
                              fix="check the local derivative formula"),
+    # gradcheck's addition: a closure whose arithmetic leaves a node (or a tuple...) in a grad
+    "grad-not-number": Code(
+        ERROR, OP_RULES, "an op's backward turns an input's gradient into something that is not a number",
+        defect="stores something that is not a number in an input's gradient",
+        fix="compute the gradient from the `.data` of the values involved, so that it stays a plain number"),
     # gradcheck's addition: a slip learners make in the chain rule, told apart from the numbers
     "power-for-product": Code(
         ERROR, OP_RULES, "an op's backward raises to a power where it should multiply",
@@ -133,7 +138,7 @@ CATALOGUE: dict[str, Code] = {
 
 # Families of codes that several parts of gradcheck reason about together.
 RULE_CODES = {"grad-overwrite", "missing-chain-factor", "wrong-derivative", "grad-not-propagated",
-              "power-for-product"}
+              "power-for-product", "grad-not-number"}
 # An op's result wired wrong (checks/structure.py): a defect of the op's backward, like a rule's.
 STRUCTURE_CODES = {"closure-called-at-build", "closure-not-attached", "no-inputs-recorded"}
 RULE_CODES |= STRUCTURE_CODES

@@ -380,7 +380,7 @@ def _pick_file(folder: Path, class_name: str | None) -> Path:
 # and a bound on what one hostile file can cost the trusted process.
 _DISCOVERY_READ_BYTES = 16 * 2**20
 # what makes a class look like the subject, in a folder of files: the op table's methods
-_VALUE_METHODS = frozenset({op.method for op in OPS} | {"backward"})
+_VALUE_METHODS = frozenset({m for op in OPS for m in op.methods} | {"backward"})
 
 
 def _class_score(path: Path, class_name: str | None) -> int:

@@ -147,7 +147,7 @@ def run_checks(subject: Subject) -> Verdict:
                                      structure.broken)
             findings += rules.findings
         if due("traversal"):
-            traversal = traversal_check(subject, avoid=forward.faulty | rules.died | structure.broken)
+            traversal = traversal_check(subject, avoid=forward.faulty | rules.died | rules.unwalkable | structure.broken)
             findings += traversal.findings
         if due("end-to-end"):
             e2e = end_to_end_check(subject, forward.faulty | rules.faulty, rules, traversal.backward_works)

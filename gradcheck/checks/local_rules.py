@@ -37,6 +37,7 @@ MISSING_FACTOR = "missing-chain-factor"
 NOT_PROPAGATED = "grad-not-propagated"
 WRONG = "wrong-derivative"
 POWER = "power-for-product"
+NOT_NUMBER = "grad-not-number"
 
 
 def classify(actual: float | None, preset: float, upstream: float, local: float) -> set[str]:
@@ -135,6 +136,7 @@ def local_rule_check(subject: Subject, forward: ForwardOutcome,
             faulty.add(op.name)
     outcome.faulty = frozenset(faulty)
     outcome.died = frozenset(died)
+    outcome.unwalkable = frozenset(f.op for f in outcome.findings if f.evidence.get("error") or f.code == NOT_NUMBER)
     return outcome
 
 
@@ -169,6 +171,12 @@ def _judge(subject: Subject, name: str, graphs: list[Graph], replies: list[RuleP
             continue
         for i, actual in enumerate(reply.grads):
             found = classify(actual, PRESET[i], UPSTREAM, expected.grads[i]) - {CORRECT}
+            kind = reply.grad_types[i] if i < len(reply.grad_types) else None
+            if kind is not None and kind != "complex":
+                # a Value (arithmetic on nodes in the closure), a tuple, a string: no number at
+                # all; complex is left to the power check (`d ** u` with d < 0)
+                found = {NOT_NUMBER}
+                evidence.setdefault("grad_type", kind)
             if found and "case" not in evidence:
                 evidence.update({
                     "case": graph.describe(), "input": graph.name(i), "grad_before": PRESET[i],
@@ -219,6 +227,10 @@ def _finding(subject: Subject, name: str, code: str, evidence: dict, ran: frozen
     method = subject.caps.method_of(op)  # the learner's own name for it (`__exp__`, `ReLU`)
     if evidence.get("error"):
         message = f"`{method}`'s backward raised {evidence['error']}."
+    elif code == NOT_NUMBER:
+        message = (f"`{method}`'s backward makes an input's `.{subject.caps.grad_attr}` a "
+                   f"`{evidence.get('grad_type')}`, not a number{f' (`{stmt}`)' if stmt else ''}; "
+                   f"{entry.fix}.")
     elif code == WRONG and evidence.get("slip") == "grad-for-data":
         message = (f"`{method}`'s backward {entry.defect}: the numbers match multiplying an "
                    f"input's `.{subject.caps.grad_attr}` where its `.{subject.caps.data_attr}` belongs"

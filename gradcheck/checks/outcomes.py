@@ -45,6 +45,8 @@ class RuleOutcome:
     findings: list[Finding] = field(default_factory=list)
     faulty: frozenset[str] = frozenset()  # ops with a rule defect or a death, heirs included
     died: frozenset[str] = frozenset()  # ops whose probe hung or died (unsafe to build graphs from)
+    # ops whose closure raised or left a non-number in a grad: a walk through them breaks
+    unwalkable: frozenset[str] = frozenset()
     closures: dict[str, frozenset] = field(default_factory=dict)  # what each op's probe ran
     judged: dict[str, Judged] = field(default_factory=dict)
 

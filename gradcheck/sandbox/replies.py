@@ -103,6 +103,7 @@ class RuleProbe:
     grads: tuple[float | None, ...]  # each input's gradient afterwards
     closures: frozenset[ClosureId]  # what ran: the op's own closure, or those of its parts
     error: SubjectError | None = None  # stage "setup": the probe could not even be built
+    grad_types: tuple[str | None, ...] = ()  # per input: the type of a gradient that is no number
 
     @classmethod
     def parse(cls, raw, arity: int) -> RuleProbe:
@@ -113,7 +114,19 @@ class RuleProbe:
              c.get("line") if isinstance(c.get("line"), int) and not isinstance(c.get("line"), bool) else None)
             for c in raw.get("closures") or [] if isinstance(c, dict))
         error = SubjectError.parse(raw["error"]) if raw.get("error") is not None else None
-        return cls(as_number(raw.get("data")), tuple(number_list(raw.get("grads"), arity)), closures, error)
+        return cls(as_number(raw.get("data")), tuple(number_list(raw.get("grads"), arity)), closures, error,
+                   _non_number_types(raw.get("grads"), arity))
+
+
+def _non_number_types(raw, length: int) -> tuple[str | None, ...]:
+    """For each entry the worker reported as no number, the name of its type (``Value``)."""
+    rows = raw if isinstance(raw, list) else []
+    out = []
+    for i in range(length):
+        entry = rows[i] if i < len(rows) else None
+        kind = entry.get("type") if isinstance(entry, dict) and entry.get("error") == "not-a-number" else None
+        out.append(str(kind)[:80] if isinstance(kind, str) else None)
+    return tuple(out)
 
 
 def _closure_id(raw) -> ClosureId | None:

@@ -86,6 +86,22 @@ def test_syntax_error_is_a_load_error_with_the_line(tmp_path, consensus):
     assert f.code == "load-error" and f.location.line == 2 and "SyntaxError" in f.message
 
 
+def test_a_statement_only_a_function_may_hold_skips_itself_not_the_file(tmp_path, consensus):
+    """`return` at top level (a notebook cell pasted from a function) fails alone."""
+    path = tmp_path / "stray_return.py"
+    path.write_text((REFERENCE / "correct_full.py").read_text() + "\nreturn 5\n")
+    result = check_path(str(path), Options(), consensus)
+    assert result.verdict == "pass", [f.message for f in result.findings]
+    assert any("'return' outside function" in n for n in result.notes)
+
+
+def test_a_typo_is_not_called_newer_syntax(tmp_path, consensus):
+    path = tmp_path / "typo.py"
+    path.write_text("class Value:\n    def __add__(self, other):\n        return self +* other\n")
+    result = check_path(str(path), Options(), consensus)
+    assert result.findings[0].code == "load-error" and "newer Python" not in result.findings[0].message
+
+
 def test_newer_python_syntax_says_so(tmp_path, consensus):
     path = tmp_path / "py312.py"
     path.write_text('class Value:\n    def __repr__(self):\n        return f"{"x"}"\n'

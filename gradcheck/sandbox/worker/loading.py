@@ -80,8 +80,14 @@ class UnitRunner:
                 continue
             # statements run one at a time, but a future import applies to all that follow it,
             # as it would in the file or notebook (``from __future__ import annotations``)
-            code = compile(ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec",
-                           flags=self.future_flags, dont_inherit=True)
+            try:
+                code = compile(ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec",
+                               flags=self.future_flags, dont_inherit=True)
+            except SyntaxError as exc:  # `return` or `await` at top level: only this one fails
+                errors.append({"type": "SyntaxError", "message": safe_str(exc.msg),
+                               "where": [unit["filename"], stmt.lineno], "statement": stmt.lineno,
+                               "text": safe_str(exc.text or "", 200).rstrip()})
+                continue
             self.future_flags |= _future_flags(stmt)
             signal.signal(signal.SIGALRM, _on_alarm)
             signal.setitimer(signal.ITIMER_REAL, budget)
