@@ -75,10 +75,15 @@ def _foldable(f: Finding) -> bool:
 def _same_failure(parent: Finding, heir: Finding) -> bool:
     """Two ops that raised the same error at the same statement, one usually built from the
     other (``sub = a + (-b)`` failing inside ``__neg__``'s ``self * -1``): a crash leaves no
-    closures to compare, but where it happened shows the shared code."""
+    closures to compare, but where it happened shows the shared code. And a primitive that
+    returns no node at all (``-self.data``, a float) explains whatever the ops usually built
+    from it then show: a wrong value, or a result that records no inputs."""
+    if parent.op not in get_op(heir.op).built_from:
+        return False
+    if parent.evidence.get("returned"):
+        return True
     raised = parent.evidence.get("raised_at")
-    return (raised is not None and parent.code == heir.code and heir.evidence.get("raised_at") == raised
-            and parent.op in get_op(heir.op).built_from)
+    return raised is not None and parent.code == heir.code and heir.evidence.get("raised_at") == raised
 
 
 def _parent_fits(parent: Finding, heir: Finding, composition: Composition) -> bool:

@@ -116,7 +116,9 @@ def forward_check(subject: Subject) -> ForwardOutcome:
                 # wrong value
                 break
             got = (f"raises {run.error}" if run.error else
-                   "returns None (is its `return` missing?)" if run.data_types.get(out) == "NoneType"
+                   f"returns a {run.data_types[out]}, not a {subject.caps.class_name}"
+                   if out in run.not_nodes and run.data_types.get(out) != "NoneType"
+                   else "returns None (is its `return` missing?)" if run.data_types.get(out) == "NoneType"
                    else f"gives a {run.data_types[out]}, not a number" if out in run.data_types
                    else f"gives {run.data[out]!r}")
             methods = subject.caps.op_methods
@@ -125,6 +127,8 @@ def forward_check(subject: Subject) -> ForwardOutcome:
                         "snippet": graph.snippet(subject.caps.class_name, backward=None, methods=methods)}
             if run.error is not None and run.error.where:  # where it raised, for attribution
                 evidence["raised_at"] = [*run.error.where, run.error.type]
+            if run.error is None and out in run.not_nodes:  # what it returned instead of a node
+                evidence["returned"] = run.data_types.get(out, "?")
             outcome.findings.append(Finding(
                 "forward-wrong",
                 f"`{graph.describe(methods).split('; ')[-1]}` {got}; expected {expected.values[out]!r}",

@@ -55,6 +55,7 @@ class GraphRun:
     data: list[float | None]
     grads: list[float | None] | None = None
     data_types: dict[int, str] = field(default_factory=dict)  # nodes whose data is not a number
+    not_nodes: frozenset[int] = frozenset()  # results that are no node at all (a bare float)
     error: SubjectError | None = None
     calls: list[tuple[int, float | None]] = field(default_factory=list)
     inputs: list[list[int]] = field(default_factory=list)  # subject graph structure (all nodes)
@@ -68,6 +69,8 @@ class GraphRun:
         if isinstance(raw.get("data"), list):
             run.data_types = {i: str(d.get("type", "?"))[:60] for i, d in enumerate(raw["data"][:n_nodes])
                               if isinstance(d, dict)}
+            run.not_nodes = frozenset(i for i, d in enumerate(raw["data"][:n_nodes])
+                                      if isinstance(d, dict) and d.get("error") == "not-a-node")
         if "grads" in raw:
             run.grads = number_list(raw.get("grads"), n_nodes)
         if raw.get("error") is not None:

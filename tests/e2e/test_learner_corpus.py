@@ -43,6 +43,8 @@ EXPECTED: dict[str, frozenset] = {
     "s27_grad_becomes_a_value": frozenset({("grad-not-number", "mul")}),
     # `Value(t, "tanh")`: the op's name lands in the children slot, whose characters are no nodes
     "s28_op_name_in_children_slot": frozenset({("no-inputs-recorded", "tanh")}),
+    # `-self.data`: neg returns a float; sub and rsub, built on it, fail through it
+    "s29_neg_returns_a_float": frozenset({("forward-wrong", "neg")}),
     "s16_op_records_no_inputs": frozenset({("no-inputs-recorded", "relu")}),
     "s17_equality_by_value": frozenset({("node-identity", None)}),  # its mismatches not repeated
     "s21_closure_on_other_attribute": frozenset({("closure-not-attached", "tanh")}),
@@ -164,3 +166,8 @@ def test_a_defect_in_an_op_under_the_learner_s_own_name_is_named_so(tmp_path, co
     found = [f for f in result.findings if f.severity == "error"]
     assert [(f.code, f.op) for f in found] == [("grad-overwrite", "exp")]
     assert "`__exp__`" in found[0].message and found[0].location.text == "self.grad = e * result.grad"
+
+
+def test_ops_built_on_a_primitive_that_returns_no_node_are_listed_under_it(results):
+    neg = next(f for f in results["s29_neg_returns_a_float"].findings if f.op == "neg")
+    assert neg.inherited_by == ["rsub", "sub"] and neg.evidence["returned"] == "float"

@@ -370,3 +370,10 @@ def test_one_generic_closure_shared_by_unrelated_ops_says_nothing_about_composit
     shared = Composition(observed=True, closures={"add": generic, "mul": generic, "neg": generic})
     found = attribute([f("grad-overwrite", "mul"), f("grad-overwrite", "neg"), f("grad-overwrite", "add")], shared)
     assert sorted(x.op for x in found) == ["add", "mul", "neg"]
+
+
+def test_a_primitive_that_returns_no_node_explains_its_composites_symptoms():
+    unobserved = Composition(observed=False)
+    found = attribute([f("forward-wrong", "neg", returned="float"), f("no-inputs-recorded", "sub"),
+                       f("forward-wrong", "rsub"), f("forward-wrong", "exp")], unobserved)
+    assert sorted((x.op, tuple(x.inherited_by)) for x in found) == [("exp", ()), ("neg", ("rsub", "sub"))]

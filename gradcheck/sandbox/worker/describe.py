@@ -64,6 +64,14 @@ def real(x):
     return None
 
 
+def node_number(node, data_attr):
+    """A node's data as ``number`` gives it -- or, when an op returned something that is not a
+    node at all (a float from ``-self.data``), what it returned."""
+    if not hasattr(node, data_attr):
+        return {"error": "not-a-node", "type": safe_str(type(node).__name__, 80)}
+    return number(getattr(node, data_attr, None))
+
+
 def number(x):
     """A subject's number as a float, or an error description (never trusted as-is)."""
     if type(x) is bool:

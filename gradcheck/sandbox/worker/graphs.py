@@ -5,7 +5,7 @@ Only observations leave here -- values, gradients, exception types, which closur
 a comparison with an expected number: the trusted side judges them.
 """
 
-from describe import describe_exception, number
+from describe import describe_exception, node_number, number
 from instrument import TopoRecorder
 from traversal import harness_backward
 
@@ -49,7 +49,7 @@ def _run_graph(cfg, graph):
     except BaseException as exc:
         result["error"] = dict(describe_exception(exc), stage="forward")
         return result
-    result["data"] = [number(getattr(n, cfg.data_attr, None)) for n in nodes]
+    result["data"] = [node_number(n, cfg.data_attr) for n in nodes]
     if not cfg.want_grads:
         return result
     recorder = None
