@@ -125,6 +125,10 @@ def decide(class_facts: dict, inspected: dict, backward_name: str | None = None)
     caps.inputs_attr = _most_common([p.inputs_paths for p in probes], INPUTS_NAMES)
     caps.closure_attr = _most_common([list(p.callables) for p in probes], CLOSURE_NAMES)
     if caps.closure_attr is None:
+        # every op called its closure at build time: each result holds None under the usual
+        # closure name (checks/structure.py reads the source to say so, op by op)
+        caps.closure_attr = _held_none_by_all(probes)
+    if caps.closure_attr is None:
         # `_backward` as a method dispatching on the op, rather than a closure per node
         methods = [n for n, a in attrs.items() if a["kind"] == "function" and a.get("required_args") == 0]
         caps.closure_attr = next((n for n in CLOSURE_NAMES if n in methods), None)
@@ -214,6 +218,13 @@ def _drop(caps: Capabilities, name: str, why: str) -> None:
     caps.ops[name] = False
     caps.op_methods.pop(name, None)
     caps.op_absent[name] = why
+
+
+def _held_none_by_all(probes: list) -> str | None:
+    usable = [p for p in probes if p.error is None]
+    if not usable:
+        return None
+    return next((name for name in CLOSURE_NAMES if all(p.values.get(name) == "NoneType" for p in usable)), None)
 
 
 def _most_common(per_op: list, order: tuple[str, ...]) -> str | None:

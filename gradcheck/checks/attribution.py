@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from gradcheck.findings import DEATH_CODES, ERROR, RULE_CODES, Finding
+from gradcheck.findings import DEATH_CODES, ERROR, RULE_CODES, STRUCTURE_CODES, Finding
 from gradcheck.ops import get_op
 
 # Codes folded into the same code on a primitive: each is a property of an op's own code,
@@ -77,11 +77,14 @@ def _same_failure(parent: Finding, heir: Finding) -> bool:
     other (``sub = a + (-b)`` failing inside ``__neg__``'s ``self * -1``): a crash leaves no
     closures to compare, but where it happened shows the shared code. And a primitive that
     returns no node at all (``-self.data``, a float) explains whatever the ops usually built
-    from it then show: a wrong value, or a result that records no inputs."""
+    from it then show: a wrong value, or a result that records no inputs; one whose result has
+    no closure (called at build time, never attached) explains their passing nothing on."""
     if parent.op not in get_op(heir.op).built_from:
         return False
     if parent.evidence.get("returned"):
         return True
+    if parent.code in STRUCTURE_CODES and heir.code in ("grad-not-propagated", "gradient-mismatch"):
+        return True  # a primitive whose result has no closure leaves its composites none either
     raised = parent.evidence.get("raised_at")
     return raised is not None and parent.code == heir.code and heir.evidence.get("raised_at") == raised
 

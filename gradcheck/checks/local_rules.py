@@ -136,7 +136,9 @@ def local_rule_check(subject: Subject, forward: ForwardOutcome,
             faulty.add(op.name)
     outcome.faulty = frozenset(faulty)
     outcome.died = frozenset(died)
-    outcome.unwalkable = frozenset(f.op for f in outcome.findings if f.evidence.get("error") or f.code == NOT_NUMBER)
+    # a closure that raised, left a non-number, or that a walk cannot see run (none attached)
+    outcome.unwalkable = frozenset(f.op for f in outcome.findings
+                                   if f.evidence.get("error") or f.code in (NOT_NUMBER, NOT_PROPAGATED))
     return outcome
 
 

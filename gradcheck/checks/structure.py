@@ -108,8 +108,9 @@ def _closure_findings(subject: Subject, name: str, probe: OpStructure, others: l
                       reading: MethodReading | None) -> list[Finding]:
     """The op's result lacks its own closure where the other ops' results hold theirs."""
     attr = subject.caps.closure_attr
-    if attr is None or reading is None or not any(attr in p.callables for p in others):
+    if attr is None or reading is None:
         return []
+    others_hold = any(attr in p.callables for p in others)  # what "lacks its own" is measured by
     method = get_op(name).method
     held = probe.kind_of(attr)
     own = held == "callable" and f".{method}.<locals>." in probe.callables[attr][0]
@@ -139,6 +140,8 @@ def _closure_findings(subject: Subject, name: str, probe: OpStructure, others: l
                     evidence={"identified_by": "source", "statement": write.text}))
                 break
         return found
+    if not others_hold:  # a closure stored elsewhere is only told apart from the other ops
+        return []
     closure = next((c for c in reading.closures if not reading.stored(c, attr)), None)
     if closure is None:
         return []

@@ -8,6 +8,7 @@ import pytest
 from gradcheck.findings import CATALOGUE, ERROR
 from gradcheck.runner import Options, check_path
 
+from conftest import REFERENCE
 from subjects.learners import SOURCES
 
 CORRECT = frozenset()
@@ -171,3 +172,18 @@ def test_a_defect_in_an_op_under_the_learner_s_own_name_is_named_so(tmp_path, co
 def test_ops_built_on_a_primitive_that_returns_no_node_are_listed_under_it(results):
     neg = next(f for f in results["s29_neg_returns_a_float"].findings if f.op == "neg")
     assert neg.inherited_by == ["rsub", "sub"] and neg.evidence["returned"] == "float"
+
+
+def test_every_op_calling_its_closure_at_build_time_is_named_op_by_op(tmp_path, consensus):
+    """No op's result holds a closure, so there is no majority to find the attribute by: each
+    primitive is named, the composites are listed under them, and the walk is not blamed."""
+    source = (REFERENCE / "correct_full.py").read_text()
+    broken = source.replace("out._backward = _backward\n", "out._backward = _backward()\n")
+    assert broken.count("out._backward = _backward()\n") == 9
+    path = tmp_path / "all_called.py"
+    path.write_text(broken)
+    result = check_path(str(path), Options(), consensus)
+    found = {(f.code, f.op) for f in result.findings if f.severity == "error"}
+    primitives = {"add", "mul", "tanh", "pow", "exp", "log", "relu", "sigmoid", "abs"}
+    assert found == {("closure-called-at-build", op) for op in primitives}
+    assert result.traversal == "unobserved"

@@ -377,3 +377,10 @@ def test_a_primitive_that_returns_no_node_explains_its_composites_symptoms():
     found = attribute([f("forward-wrong", "neg", returned="float"), f("no-inputs-recorded", "sub"),
                        f("forward-wrong", "rsub"), f("forward-wrong", "exp")], unobserved)
     assert sorted((x.op, tuple(x.inherited_by)) for x in found) == [("exp", ()), ("neg", ("rsub", "sub"))]
+
+
+def test_a_primitive_whose_result_has_no_closure_explains_its_composites_passing_nothing():
+    found = attribute([f("closure-called-at-build", "mul"), f("grad-not-propagated", "neg"),
+                       f("grad-not-propagated", "tanh")], Composition(observed=True, closures={}))
+    assert sorted((x.code, x.op, tuple(x.inherited_by)) for x in found) == [
+        ("closure-called-at-build", "mul", ("neg",)), ("grad-not-propagated", "tanh", ())]
