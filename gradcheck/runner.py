@@ -30,7 +30,7 @@ from gradcheck.checks.source_scan import misplaced_method_findings
 from gradcheck.checks.structure import StructureOutcome, structure_check
 from gradcheck.checks.traversal import traversal_check
 from gradcheck.coverage import op_matrix
-from gradcheck.findings import TRAVERSAL_CODES, Finding, Stage
+from gradcheck.findings import RULE_CODES, TRAVERSAL_CODES, Finding, Stage
 from gradcheck.loader import SourceError, Submission, module_submission, read_submission
 from gradcheck.oracles.consensus import Consensus, precision_scale
 from gradcheck.result import Result
@@ -147,8 +147,11 @@ def run_checks(subject: Subject) -> Verdict:
                                      structure.broken)
             findings += rules.findings
         if due("traversal"):
-            traversal = traversal_check(subject, avoid=forward.faulty | rules.died | rules.unwalkable | structure.broken)
+            traversal = traversal_check(subject, avoid=forward.faulty | rules.died | rules.unwalkable | structure.broken,
+                                        closures=rules.closures)
             findings += traversal.findings
+            if traversal.recursing_closures:  # a composite's "rule" was the recursion's doubling
+                findings = [f for f in findings if not (f.code in RULE_CODES and f.op in rules.composite)]
         if due("end-to-end"):
             e2e = end_to_end_check(subject, forward.faulty | rules.faulty, rules, traversal.backward_works)
             findings += e2e.findings

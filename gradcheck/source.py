@@ -159,12 +159,13 @@ def _reuses_quote(line: str, start: int, quote: str) -> bool:
 
 
 def calls_itself_on_others(source: str, func_line: int, name: str) -> bool:
-    """Whether the method defined at ``func_line`` calls ``<something>.<name>(...)`` on an object
-    other than ``self`` -- a backward() that recurses into its inputs' backward()."""
+    """Whether the function defined at ``func_line`` calls ``<something>.<name>(...)`` on an
+    object other than its own first parameter -- a backward() that recurses into its inputs'
+    backward(), or a closure (no parameters) that calls its inputs' ``_backward()``."""
     fn = function_at(source, func_line)
-    if not isinstance(fn, ast.FunctionDef) or not fn.args.args:
+    if not isinstance(fn, ast.FunctionDef):
         return False
-    me = fn.args.args[0].arg
+    me = fn.args.args[0].arg if fn.args.args else None
     return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == name
                and not (isinstance(n.func.value, ast.Name) and n.func.value.id == me)
                for n in ast.walk(fn))

@@ -60,6 +60,9 @@ class RuleOutcome:
 class TraversalOutcome:
     state: TraversalState
     findings: list[Finding] = field(default_factory=list)
+    # op closures that call their inputs' closures: the local-rule numbers of an op built from
+    # several nodes then show the walk's doubling, not a rule of its own
+    recursing_closures: bool = False
 
     @property
     def observed(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
+from collections.abc import Mapping
 
 from gradcheck.checks import Subject, death
 from gradcheck.checks.evidence import drawable
@@ -55,9 +56,11 @@ def _in_domain(graph: Graph) -> bool:
     return all(n.is_leaf or in_domain(get_op(n.op), [values[a] for a in n.args], n.k) for n in graph.nodes)
 
 
-def traversal_check(subject: Subject, avoid: frozenset[str]) -> TraversalOutcome:
+def traversal_check(subject: Subject, avoid: frozenset[str],
+                    closures: Mapping[str, frozenset] | None = None) -> TraversalOutcome:
     """``avoid``: ops whose forward is wrong or whose rule hung or died -- call order does not
-    depend on whether an op's own rule is right, so any other op that builds will do."""
+    depend on whether an op's own rule is right, so any other op that builds will do.
+    ``closures``: what each op's local-rule probe ran, read for closures that recurse."""
     caps = subject.caps
     if caps.backward is None or caps.grad_attr is None:
         subject.log.notes.append("traversal: skipped, there is no backward() to observe")
@@ -81,21 +84,45 @@ def traversal_check(subject: Subject, avoid: frozenset[str]) -> TraversalOutcome
     for graph, run in zip(graphs, runs, strict=True):
         for finding in judge_walk(subject, graph, run):
             seen.setdefault(finding.code, finding)
-    findings = _per_node_recursion(subject, list(seen.values()))
-    return TraversalOutcome(TraversalState.DEFECTIVE if findings else TraversalState.CORRECT, findings)
+    recursing = _recursing_closure(subject, closures or {})
+    findings = _per_node_recursion(subject, list(seen.values()), recursing)
+    return TraversalOutcome(TraversalState.DEFECTIVE if findings else TraversalState.CORRECT, findings,
+                            recursing_closures=recursing is not None)
 
 
-def _per_node_recursion(subject: Subject, findings: list[Finding]) -> list[Finding]:
-    """Revisits or a wrong order from a backward() that calls ``backward()`` on other nodes are
-    one design defect, named once: what the learner has to change is the design, not a set."""
+def _recursing_closure(subject: Subject, closures: Mapping[str, frozenset]):
+    """The first op closure that calls its inputs' closures itself (``self._backward()`` at its
+    end): a walk hidden in the closures. Its (file, line), or None."""
+    attr, sub = subject.caps.closure_attr, subject.session.submission
+    for ran in closures.values():
+        for _, file, line in sorted(ran, key=lambda c: (c[1] or "", c[2] or 0)):
+            source = sub.source_of(file) if file else None
+            if source and line and attr and calls_itself_on_others(source, line, attr):
+                return file, line
+    return None
+
+
+def _per_node_recursion(subject: Subject, findings: list[Finding], recursing) -> list[Finding]:
+    """Revisits or a wrong order from a backward() that calls ``backward()`` on other nodes -- or
+    from closures that call their inputs' closures -- are one design defect, named once: what
+    the learner has to change is the design, not a set of symptoms."""
     symptoms = [f for f in findings if f.code in ("topo-revisit", "topo-order")]
     source, line = _backward_source(subject)
-    if not symptoms or not source or not calls_itself_on_others(source, line, subject.caps.backward):
+    in_backward = bool(source) and calls_itself_on_others(source, line, subject.caps.backward)
+    if not symptoms or not (in_backward or recursing):
         return findings
     entry = CATALOGUE["per-node-recursion"]
-    merged = Finding("per-node-recursion", f"`{subject.caps.backward}()` {entry.defect}; {entry.fix}",
-                     location=symptoms[0].location,
-                     evidence=dict(symptoms[0].evidence, symptoms=sorted(f.code for f in symptoms)))
+    if in_backward:
+        message, where = f"`{subject.caps.backward}()` {entry.defect}; {entry.fix}", symptoms[0].location
+    else:
+        attr = subject.caps.closure_attr
+        message = (f"the ops' `{attr}` closures call their inputs' `{attr}()` themselves, so a node "
+                   "used twice runs its closure once per path, and before all of its consumers "
+                   f"have passed their gradient on; {entry.fix} (and let no closure call another)")
+        where = subject.session.submission.locate(*recursing)
+    merged = Finding("per-node-recursion", message, location=where,
+                     evidence=dict(symptoms[0].evidence, symptoms=sorted(f.code for f in symptoms),
+                                   in_closures=not in_backward))
     return [merged, *(f for f in findings if f not in symptoms)]
 
 

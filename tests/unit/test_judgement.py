@@ -384,3 +384,17 @@ def test_a_primitive_whose_result_has_no_closure_explains_its_composites_passing
                        f("grad-not-propagated", "tanh")], Composition(observed=True, closures={}))
     assert sorted((x.code, x.op, tuple(x.inherited_by)) for x in found) == [
         ("closure-called-at-build", "mul", ("neg",)), ("grad-not-propagated", "tanh", ())]
+
+
+
+def test_a_closure_that_calls_its_inputs_closures_is_recognised():
+    from gradcheck.source import calls_itself_on_others
+
+    source = ("def __add__(self, other):\n"
+              "    def _backward():\n"
+              "        self.grad += out.grad\n"
+              "        self._backward()\n"
+              "    def quiet():\n"
+              "        self.grad += out.grad\n")
+    assert calls_itself_on_others(source, 2, "_backward")
+    assert not calls_itself_on_others(source, 5, "_backward")
