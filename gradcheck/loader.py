@@ -336,7 +336,7 @@ def discover(folder: Path, class_name: str | None = None) -> list[Path]:
 def _scored_files(folder: Path, class_name: str | None) -> list[tuple]:
     """(key, path) for each file under ``folder`` that defines the class. The walk keeps its
     own stack (a folder nested thousands deep would exhaust ``rglob``'s recursion) and skips
-    hidden entries, ``__pycache__`` and symlinked folders; no single file can stop it."""
+    hidden entries, ``__pycache__`` and symlinks; no single file can stop it."""
     candidates, stack = [], [folder]
     while stack:
         current = stack.pop()
@@ -348,7 +348,9 @@ def _scored_files(folder: Path, class_name: str | None) -> list[tuple]:
             if child.name.startswith(".") or child.name == "__pycache__":  # .ipynb_checkpoints too
                 continue
             try:
-                if not child.is_symlink() and child.is_dir():
+                if child.is_symlink():  # it may lead to a classmate's file: never the submission
+                    continue
+                if child.is_dir():
                     stack.append(child)
                 elif child.suffix in (".py", ".ipynb"):
                     candidates.append(child)

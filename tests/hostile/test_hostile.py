@@ -217,7 +217,8 @@ def test_a_misbehaving_subject_does_not_change_another(tmp_path, outside):
     bad.write_text(next(c for c in CASES if c.name == "monkeypatches-its-own-process").source(outside))
     proc = run_cli(bad, REFERENCE / "correct_iterative.py", bad)
     first, good, again = json.loads(proc.stdout)
-    assert good["verdict"] == "pass" and good["findings"] == []
+    # the ops the class lacks are info only; nothing else is said about it
+    assert good["verdict"] == "pass" and {f["code"] for f in good["findings"]} <= {"unsupported-op"}
     assert [f["code"] for f in first["findings"]] == [f["code"] for f in again["findings"]]
 
 

@@ -84,3 +84,18 @@ def test_notebook_json_with_list_sources_is_scored(tmp_path):
            "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     (tmp_path / "x.ipynb").write_text(json.dumps(doc))
     assert discover(tmp_path) == [tmp_path / "x.ipynb"]
+
+
+def test_a_symlinked_file_in_a_folder_is_never_the_submission(tmp_path):
+    """A link to a classmate's fuller file must not be picked, nor copied."""
+    (tmp_path / "m_correct.py").write_text(
+        "class Value:\n" + "".join(f"    def {m}(self, o=None): return self\n" for m in
+                                   ("__add__", "__mul__", "__sub__", "__neg__", "__pow__", "tanh", "exp",
+                                    "relu", "log", "backward")))
+    own = tmp_path / "a_link"
+    own.mkdir()
+    (own / "a.py").write_text("class Value:\n    def __add__(self, o): return self\n    def __mul__(self, o): return self\n")
+    (own / "mate.py").symlink_to("../m_correct.py")
+    sub = read_submission(own, None, False)
+    assert [u.filename for u in sub.units] == ["/submission/a.py"]
+    assert sorted(sub.files) == ["a.py"]
