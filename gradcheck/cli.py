@@ -323,7 +323,7 @@ class _Progress:
 def expand_paths(paths: list[str], class_name: str | None) -> list[str]:
     """A folder holding several implementations (like ``reference_impls/``) is checked file by
     file; a folder with one is a single submission."""
-    from gradcheck.loader import discover
+    from gradcheck.discovery import discover
 
     out = []
     for path in paths:

@@ -10,23 +10,18 @@ cell and line.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import posixpath
-import re
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from gradcheck.discovery import pick_file
 from gradcheck.findings import Location
 from gradcheck.marimo import marimo_app_name, marimo_units
-from gradcheck.ops import OPS
+from gradcheck.notebook_syntax import strip_ipython
 from gradcheck.source import parse_or_none
-
-_IPY_LINE = re.compile(r"^(\s*)(%|!|\?)")
-_IPY_ASSIGN = re.compile(r"^(\s*[\w.]+\s*=\s*)(%|!)")
-_RUNS_ITS_CELL = {"%%time", "%%capture"}  # cell magics that run the cell's Python once
 
 
 class SourceError(Exception):
@@ -151,7 +146,10 @@ def read_submission(path: Path, class_name: str | None = None,
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     if path.is_dir():
-        picked = _pick_file(path, class_name)
+        picked = pick_file(path, class_name)
+        if picked is None:
+            want = f"a class named {class_name!r}" if class_name else "a Value-like class"
+            raise SourceError(f"{path}: no .py or .ipynb file in it defines {want}")
         sub = _read_file(picked, picked.relative_to(path).as_posix())
         sub.root, sub.files = path, copy_folder(path)
         sub.files[picked.relative_to(path).as_posix()] = read_regular(picked)
@@ -293,137 +291,3 @@ def _marimo_units(text: str, rel: str) -> list[Unit] | None:
         return None
     return [Unit(label=unit.label, filename=f"{VIRTUAL_ROOT}/{rel}::{unit.key}", code=unit.code,
                  shown=text) for unit in marimo_units(text, tree, app)]
-
-
-def strip_ipython(source: str) -> str:
-    """Neutralise IPython-only syntax, keeping line numbers. A cell that is already Python is
-    left alone (a continuation line may start with ``%``). ``%%time`` and ``%%capture`` run
-    their cell, so only that first line goes; any other cell magic (``%%bash``,
-    ``%%writefile``) makes the whole cell inert; line magics, shell escapes and help lines
-    become ``pass``."""
-    first = source.lstrip().split("\n", 1)[0]
-    if first.startswith("%%"):
-        if first.split()[0] not in _RUNS_ITS_CELL:
-            return "\n".join("# " + line for line in source.splitlines())
-        lines = source.splitlines()
-        at = next(i for i, line in enumerate(lines) if line.strip())
-        lines[at] = "pass  # " + lines[at].strip()
-        return "\n".join(lines)
-    if parse_or_none(source) is not None:
-        return source
-    out = []
-    for line in source.splitlines():
-        m = _IPY_LINE.match(line)
-        if m:
-            out.append(f"{m.group(1)}pass  # {line.strip()}")
-            continue
-        m = _IPY_ASSIGN.match(line)
-        if m:
-            out.append(f"{m.group(1)}None  # {line.strip()}")
-            continue
-        out.append(line)
-    return "\n".join(out)
-
-
-# --------------------------------------------------------------------- choosing in a folder
-
-def discover(folder: Path, class_name: str | None = None) -> list[Path]:
-    """The files in a folder that define the class. One file: the folder is one submission
-    (its other files are helpers). Several: a collection, e.g. ``reference_impls/``."""
-    return [entry[-1] for entry in sorted(_scored_files(folder, class_name))]
-
-
-def _scored_files(folder: Path, class_name: str | None) -> list[tuple]:
-    """(key, path) for each file under ``folder`` that defines the class. The walk keeps its
-    own stack (a folder nested thousands deep would exhaust ``rglob``'s recursion) and skips
-    hidden entries, ``__pycache__`` and symlinks; no single file can stop it."""
-    candidates, stack = [], [folder]
-    while stack:
-        current = stack.pop()
-        try:
-            children = list(current.iterdir())
-        except OSError:  # unreadable, or vanished meanwhile
-            continue
-        for child in children:
-            if child.name.startswith(".") or child.name == "__pycache__":  # .ipynb_checkpoints too
-                continue
-            try:
-                if child.is_symlink():  # it may lead to a classmate's file: never the submission
-                    continue
-                if child.is_dir():
-                    stack.append(child)
-                elif child.suffix in (".py", ".ipynb"):
-                    candidates.append(child)
-            except OSError:
-                continue
-    scored = []
-    for path in sorted(candidates):
-        try:
-            score = _class_score(path, class_name)
-        except (OSError, ValueError, RecursionError, MemoryError):  # what a hostile file can cause
-            continue
-        if score > 0:
-            scored.append((str(path), path))
-    return scored
-
-
-def _pick_file(folder: Path, class_name: str | None) -> Path:
-    """The file in a folder that defines the class: the one whose class has the most
-    arithmetic dunders; .py preferred over .ipynb when tied."""
-    scored = [(-_class_score(path, class_name), path.suffix != ".py", len(path.parts), key, path)
-              for key, path in _scored_files(folder, class_name)]
-    if not scored:
-        want = f"a class named {class_name!r}" if class_name else "a Value-like class"
-        raise SourceError(f"{folder}: no .py or .ipynb file in it defines {want}")
-    return min(scored)[-1]
-
-
-# Discovery reads at most this much of a file: more than any notebook with its outputs needs,
-# and a bound on what one hostile file can cost the trusted process.
-_DISCOVERY_READ_BYTES = 16 * 2**20
-# what makes a class look like the subject, in a folder of files: the op table's methods
-_VALUE_METHODS = frozenset({m for op in OPS for m in op.methods} | {"backward"})
-
-
-def _class_score(path: Path, class_name: str | None) -> int:
-    """How much the file looks like it defines the class (0: not at all): the arithmetic
-    dunders of its best class. A file that is too big or too deeply nested to parse safely
-    scores 1 if its text mentions the class, so that loading it reports its error rather than
-    skipping it silently; one that cannot be read as text or a notebook scores 0."""
-    mentions = re.compile(rf"class\s+{re.escape(class_name or 'Value')}\b").search
-    try:
-        if not path.is_file():  # a FIFO would block discovery, a device never end it
-            return 0
-        with path.open("rb") as f:
-            raw = f.read(_DISCOVERY_READ_BYTES + 1)
-    except OSError:
-        return 0
-    if len(raw) > _DISCOVERY_READ_BYTES:
-        return 1 if mentions(raw.decode("utf-8", errors="replace")) else 0
-    try:
-        text = raw.decode("utf-8")
-        if path.suffix == ".ipynb":
-            cells = json.loads(text).get("cells", [])
-            sources = ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
-                       for c in cells if c.get("cell_type") == "code"]
-        else:
-            sources = [text]
-    except (ValueError, TypeError, AttributeError, RecursionError, MemoryError):
-        return 0
-    best = 0
-    for source in (s for s in sources if isinstance(s, str)):
-        tree = parse_or_none(strip_ipython(source))
-        if tree is None:
-            if mentions(source):
-                best = max(best, 1)
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef):
-                if class_name and node.name != class_name:
-                    continue
-                methods = {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
-                score = len(methods & _VALUE_METHODS)
-                if node.name.lower() == "value":
-                    score += 1
-                best = max(best, score)
-    return best

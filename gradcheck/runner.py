@@ -15,7 +15,8 @@ from gradcheck.checks import CheckSettings, Subject, death, merge_deaths
 from gradcheck.checks.attribution import Composition, attribute
 from gradcheck.checks.basics import capability_findings, forward_check
 from gradcheck.checks.conduct import guard_findings, introspection_findings
-from gradcheck.checks.end_to_end import Diagnosis, end_to_end_check, failure_findings
+from gradcheck.checks.diagnosis import Diagnosis, failure_findings
+from gradcheck.checks.end_to_end import end_to_end_check
 from gradcheck.checks.local_rules import local_rule_check
 from gradcheck.checks.outcomes import (
     EndToEndOutcome,

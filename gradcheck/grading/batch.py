@@ -22,6 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from gradcheck import __version__
+from gradcheck.discovery import discover
 from gradcheck.errors import HarnessError
 from gradcheck.grading.outputs import (
     atomic_write,
@@ -31,7 +32,7 @@ from gradcheck.grading.outputs import (
     summary,
 )
 from gradcheck.grading.rubric import Rubric, Score, load_rubric
-from gradcheck.loader import SourceError, copy_folder, discover, read_regular
+from gradcheck.loader import SourceError, copy_folder, read_regular
 from gradcheck.result import Result
 from gradcheck.runner import Options
 from gradcheck.sandbox import isolation

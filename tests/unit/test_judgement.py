@@ -7,7 +7,8 @@ import pytest
 
 from gradcheck.checks import Log, merge_deaths
 from gradcheck.checks.attribution import Composition, attribute
-from gradcheck.checks.end_to_end import Counterexample, compare, failure_findings
+from gradcheck.checks.diagnosis import failure_findings
+from gradcheck.checks.end_to_end import Counterexample, compare
 from gradcheck.checks.fingerprint import Candidate, simulate
 from gradcheck.checks.outcomes import (
     EndToEndOutcome,
@@ -355,7 +356,7 @@ class ScaledSession:
 
 @pytest.mark.parametrize("factor, code", [(2.0, "wrong-derivative"), (0.0, "grad-not-propagated")])
 def test_an_op_back_propagated_alone_shows_its_local_derivative(factor, code, consensus):
-    from gradcheck.checks.end_to_end import _alone
+    from gradcheck.checks.diagnosis import _alone
 
     subject = opaque_subject(None, consensus)
     subject.session = ScaledSession(consensus, factor)

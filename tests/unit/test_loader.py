@@ -3,7 +3,9 @@ import json
 import nbformat
 import pytest
 
-from gradcheck.loader import SourceError, discover, read_submission, strip_ipython
+from gradcheck.discovery import discover
+from gradcheck.loader import SourceError, read_submission
+from gradcheck.notebook_syntax import strip_ipython
 
 
 def test_ipython_syntax_is_neutralised_keeping_line_numbers():

@@ -1,0 +1,113 @@
+"""Which file of a folder is the submission, read without running anything: the one whose
+class looks most like a Value (the op table's methods). Used for a folder named to ``check``
+(one submission, the rest its helpers) and for a batch of submissions (one per file)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+from gradcheck.notebook_syntax import strip_ipython
+from gradcheck.ops import OPS
+from gradcheck.source import parse_or_none
+
+
+def discover(folder: Path, class_name: str | None = None) -> list[Path]:
+    """The files in a folder that define the class. One file: the folder is one submission
+    (its other files are helpers). Several: a collection, e.g. ``reference_impls/``."""
+    return [entry[-1] for entry in sorted(_scored_files(folder, class_name))]
+
+
+def _scored_files(folder: Path, class_name: str | None) -> list[tuple]:
+    """(key, path) for each file under ``folder`` that defines the class. The walk keeps its
+    own stack (a folder nested thousands deep would exhaust ``rglob``'s recursion) and skips
+    hidden entries, ``__pycache__`` and symlinks; no single file can stop it."""
+    candidates, stack = [], [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            children = list(current.iterdir())
+        except OSError:  # unreadable, or vanished meanwhile
+            continue
+        for child in children:
+            if child.name.startswith(".") or child.name == "__pycache__":  # .ipynb_checkpoints too
+                continue
+            try:
+                if child.is_symlink():  # it may lead to a classmate's file: never the submission
+                    continue
+                if child.is_dir():
+                    stack.append(child)
+                elif child.suffix in (".py", ".ipynb"):
+                    candidates.append(child)
+            except OSError:
+                continue
+    scored = []
+    for path in sorted(candidates):
+        try:
+            score = _class_score(path, class_name)
+        except (OSError, ValueError, RecursionError, MemoryError):  # what a hostile file can cause
+            continue
+        if score > 0:
+            scored.append((str(path), path))
+    return scored
+
+
+def pick_file(folder: Path, class_name: str | None) -> Path | None:
+    """The file in a folder that defines the class: the one whose class has the most
+    arithmetic dunders; .py preferred over .ipynb when tied. None when no file does."""
+    scored = [(-_class_score(path, class_name), path.suffix != ".py", len(path.parts), key, path)
+              for key, path in _scored_files(folder, class_name)]
+    return min(scored)[-1] if scored else None
+
+
+# Discovery reads at most this much of a file: more than any notebook with its outputs needs,
+# and a bound on what one hostile file can cost the trusted process.
+_DISCOVERY_READ_BYTES = 16 * 2**20
+# what makes a class look like the subject, in a folder of files: the op table's methods
+_VALUE_METHODS = frozenset({m for op in OPS for m in op.methods} | {"backward"})
+
+
+def _class_score(path: Path, class_name: str | None) -> int:
+    """How much the file looks like it defines the class (0: not at all): the arithmetic
+    dunders of its best class. A file that is too big or too deeply nested to parse safely
+    scores 1 if its text mentions the class, so that loading it reports its error rather than
+    skipping it silently; one that cannot be read as text or a notebook scores 0."""
+    mentions = re.compile(rf"class\s+{re.escape(class_name or 'Value')}\b").search
+    try:
+        if not path.is_file():  # a FIFO would block discovery, a device never end it
+            return 0
+        with path.open("rb") as f:
+            raw = f.read(_DISCOVERY_READ_BYTES + 1)
+    except OSError:
+        return 0
+    if len(raw) > _DISCOVERY_READ_BYTES:
+        return 1 if mentions(raw.decode("utf-8", errors="replace")) else 0
+    try:
+        text = raw.decode("utf-8")
+        if path.suffix == ".ipynb":
+            cells = json.loads(text).get("cells", [])
+            sources = ["".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
+                       for c in cells if c.get("cell_type") == "code"]
+        else:
+            sources = [text]
+    except (ValueError, TypeError, AttributeError, RecursionError, MemoryError):
+        return 0
+    best = 0
+    for source in (s for s in sources if isinstance(s, str)):
+        tree = parse_or_none(strip_ipython(source))
+        if tree is None:
+            if mentions(source):
+                best = max(best, 1)
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                if class_name and node.name != class_name:
+                    continue
+                methods = {f.name for f in node.body if isinstance(f, ast.FunctionDef)}
+                score = len(methods & _VALUE_METHODS)
+                if node.name.lower() == "value":
+                    score += 1
+                best = max(best, score)
+    return best
