@@ -14,7 +14,7 @@ from gradcheck.checks import CheckSettings
 from gradcheck.errors import GradcheckError, UsageError
 from gradcheck.result import Result
 from gradcheck.runner import Options, check_path
-from gradcheck.sandbox.client import Limits
+from gradcheck.sandbox.limits import Limits
 from gradcheck.untrusted_text import visible_line, visible_tree
 
 EXIT_PASS, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

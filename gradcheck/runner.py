@@ -35,7 +35,7 @@ from gradcheck.findings import RULE_CODES, TRAVERSAL_CODES, Finding, Stage
 from gradcheck.loader import SourceError, Submission, module_submission, read_submission
 from gradcheck.oracles.consensus import Consensus, precision_scale
 from gradcheck.result import Result
-from gradcheck.sandbox.client import Limits, WorkerDied
+from gradcheck.sandbox.limits import Limits, WorkerDied
 from gradcheck.session import SubjectSession
 
 

@@ -25,7 +25,8 @@ from gradcheck.graph import Graph
 from gradcheck.loader import VIRTUAL_ROOT, Submission
 from gradcheck.ops import OPS
 from gradcheck.sandbox import bubblewrap, protocol
-from gradcheck.sandbox.client import Limits, WorkerClient, WorkerDied
+from gradcheck.sandbox.client import WorkerClient
+from gradcheck.sandbox.limits import Limits, WorkerDied
 from gradcheck.sandbox.replies import (
     DriverProbe,
     GraphRun,

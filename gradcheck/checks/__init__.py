@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from gradcheck.findings import Finding, Location, Stage
 from gradcheck.oracles.consensus import Consensus
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.session import SubjectSession
 
 

@@ -10,7 +10,7 @@ from gradcheck.checks.outcomes import ForwardOutcome, Judged
 from gradcheck.findings import Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS, Op, get_op, in_domain
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 
 _POINTS = (0.7, -1.3, 1.9, 0.45, 2.6, -0.6)
 

@@ -21,7 +21,7 @@ from gradcheck.checks.traversal import judge_walk
 from gradcheck.findings import CATALOGUE, TRAVERSAL_CODES, Finding
 from gradcheck.graph import Graph
 from gradcheck.ops import get_op, in_domain
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 
 
 def counterexample_evidence(subject: Subject, cx: Counterexample) -> dict:

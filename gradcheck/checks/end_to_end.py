@@ -21,7 +21,7 @@ from gradcheck.findings import Stage
 from gradcheck.graph import Graph
 from gradcheck.ops import get_op
 from gradcheck.oracles.consensus import Expected
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.sandbox.replies import GraphRun
 
 

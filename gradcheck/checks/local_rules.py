@@ -24,7 +24,7 @@ from gradcheck.checks.outcomes import ForwardOutcome, Judged, RuleOutcome
 from gradcheck.findings import CATALOGUE, Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import OPS, get_op
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.sandbox.replies import RuleProbe
 from gradcheck.source import function_at, grad_statements
 

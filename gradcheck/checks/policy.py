@@ -10,7 +10,7 @@ import ast
 from gradcheck.checks import Subject
 from gradcheck.findings import Finding
 from gradcheck.sandbox import protocol
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.source import parse_or_none
 
 FORBIDDEN_IMPORT = protocol.FORBIDDEN_IMPORT  # the guard's kind for a refused library

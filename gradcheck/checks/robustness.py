@@ -5,7 +5,7 @@ from __future__ import annotations
 from gradcheck.checks import Subject, death
 from gradcheck.findings import CATALOGUE, INFO, WARNING, Finding, Stage
 from gradcheck.ops import get_op
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 
 DEPTH = 3000
 # The deepest graph the lecture's own training loop builds: micrograd's demo (an MLP of 2-16-16-1

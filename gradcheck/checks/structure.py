@@ -23,7 +23,7 @@ from gradcheck.checks.outcomes import ForwardOutcome
 from gradcheck.findings import Finding
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import get_op
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.sandbox.replies import OpStructure
 
 # Two products with the same value (-0.75) from four leaves, summed: a class that merges equal

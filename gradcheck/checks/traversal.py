@@ -18,7 +18,7 @@ from gradcheck.checks.outcomes import TraversalOutcome, TraversalState
 from gradcheck.findings import CATALOGUE, Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import get_op, in_domain
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.source import calls_itself_on_others, free_globals, function_at, top_level_names
 
 

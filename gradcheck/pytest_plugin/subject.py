@@ -15,7 +15,7 @@ from gradcheck.graph import Graph, Node, apply, leaf
 from gradcheck.loader import SourceError, module_submission, read_submission
 from gradcheck.ops import OPS_BY_NAME
 from gradcheck.runner import Options
-from gradcheck.sandbox.client import WorkerDied
+from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.session import SubjectSession
 from gradcheck.untrusted_text import visible_line
 

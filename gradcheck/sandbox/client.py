@@ -14,13 +14,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from gradcheck.errors import HarnessError
 from gradcheck.sandbox import bubblewrap, isolation, protocol
+from gradcheck.sandbox.limits import Limits, WorkerDied
+from gradcheck.sandbox.output_sink import OutputSink
 
 BUBBLEWRAP, LIMITED = "bubblewrap", "limited"
 _HERE = Path(__file__).parent
@@ -31,68 +31,6 @@ _WORKER_MODULES = (*sorted(p for p in (_HERE / "worker").glob("*.py") if p.name 
 _ALARM_BYTES = 64_000
 _MAX_TAMPERING = 200
 _uid_counter = 0
-
-
-@dataclass
-class Limits:
-    """Every limit the worker runs under; all settable from the CLI."""
-
-    subject_seconds: float = 60.0  # wall clock its code may take in all: loading, checks, restarts
-    request_timeout: float = 20.0  # wall clock for one request
-    load_timeout: float = 40.0  # wall clock for loading the submission
-    statement_timeout: float = 10.0  # one top-level statement of the submission
-    load_budget: float = 20.0  # after this much loading, only definitions still run
-    cpu_seconds: int = 60  # CPU time over the subject's life, all restarts of its worker included
-    memory_mb: int = 4096  # address space
-    max_processes: int = 64  # the worker and everything it starts
-    file_size_mb: int = 16  # largest file it may write (inside its sandbox)
-    scratch_mb: int = 64  # all it may write (bubblewrap: the size of its tmpfs scratch)
-    isolation: str = "auto"  # "auto" (bubblewrap where it runs), "bubblewrap" (or fail), "limited"
-    output_bytes: int = 64_000  # captured output kept for the report
-    network: bool = False  # allow network access
-    forbidden_imports: tuple[str, ...] = field(
-        default=("torch", "tensorflow", "jax", "autograd", "micrograd", "tinygrad"))
-
-
-class WorkerDied(Exception):
-    """The worker exited, crashed or was killed while handling a request."""
-
-    def __init__(self, kind: str, detail: str, budget: bool = False):
-        super().__init__(detail)
-        self.kind = kind  # "timeout", "memory-limit", "crash" or "tampering"
-        self.detail = detail
-        self.budget = budget  # the whole subject's time is used up: nothing more will run
-
-    @property
-    def verb(self) -> str:
-        """What the submission's code did, in a finding's words."""
-        return {"timeout": "hung", "memory-limit": "ran out of memory",
-                "tampering": "tampered with gradcheck's worker"}.get(self.kind, "died")
-
-
-class _OutputSink:
-    """Reads the worker's stdout/stderr pipe to the end, keeping only the first bytes: a
-    submission printing a million lines can neither fill our disk nor block on a full pipe."""
-
-    def __init__(self, fd: int, keep: int):
-        self.fd, self.keep = fd, keep
-        self.data = bytearray()
-        self.dropped = 0
-        self.thread = threading.Thread(target=self._pump, daemon=True)
-        self.thread.start()
-
-    def _pump(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            room = self.keep - len(self.data)
-            self.data += chunk[:max(room, 0)]
-            self.dropped += max(len(chunk) - max(room, 0), 0)
-        os.close(self.fd)
 
 
 def _channel_attempt(detail: str) -> dict:
@@ -136,7 +74,7 @@ class WorkerClient:
         self._requests: int | None = None  # non-blocking: a write never outlives its deadline
         self._replies: int | None = None
         self._alarms: int | None = None
-        self._sinks: list[_OutputSink] = []
+        self._sinks: list[OutputSink] = []
         self.last_progress: tuple[int, int] | None = None
         self.tampering: list[dict] = []  # attempts the worker's guard reported, bounded
         # The subject's time budget counts the wall time spent waiting for its code (requests and
@@ -203,7 +141,7 @@ class WorkerClient:
             for fd in (req_r, rep_w, alarm_w, out_w):
                 os.close(fd)
             self.spent += time.monotonic() - began
-        self._sinks.append(_OutputSink(out_r, self.limits.output_bytes))
+        self._sinks.append(OutputSink(out_r, self.limits.output_bytes))
         self._requests = req_w
         os.set_blocking(req_w, False)
         self._replies = rep_r

@@ -7,7 +7,7 @@ import pytest
 from gradcheck.checks import CheckSettings
 from gradcheck.grading.batch import find_submissions, grade
 from gradcheck.runner import Options
-from gradcheck.sandbox.client import Limits
+from gradcheck.sandbox.limits import Limits
 
 from conftest import REFERENCE
 from subjects.hostile import CASES

@@ -7,7 +7,7 @@ in-process baseline."""
 from gradcheck.oracles.consensus import Consensus
 from gradcheck.runner import Options, check_path
 from gradcheck.sandbox import client as client_module
-from gradcheck.sandbox.client import Limits
+from gradcheck.sandbox.limits import Limits
 from gradcheck.sandbox.worker import worker as worker_module
 
 from conftest import REFERENCE

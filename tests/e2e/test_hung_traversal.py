@@ -6,7 +6,7 @@ import pytest
 from gradcheck.checks.outcomes import TraversalState
 from gradcheck.grading.rubric import load_rubric
 from gradcheck.runner import Options, check_path
-from gradcheck.sandbox.client import Limits
+from gradcheck.sandbox.limits import Limits
 
 from conftest import REFERENCE
 

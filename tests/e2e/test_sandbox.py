@@ -15,7 +15,8 @@ import pytest
 from gradcheck.loader import Submission, Unit
 from gradcheck.runner import Options, check_path
 from gradcheck.sandbox import bubblewrap, isolation
-from gradcheck.sandbox.client import Limits, WorkerClient
+from gradcheck.sandbox.client import WorkerClient
+from gradcheck.sandbox.limits import Limits
 
 from conftest import REFERENCE
 

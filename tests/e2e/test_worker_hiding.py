@@ -6,7 +6,8 @@ own module could have (the guard lets a submission change only its own modules' 
 import json
 
 from gradcheck.sandbox import client as client_module
-from gradcheck.sandbox.client import Limits, WorkerClient
+from gradcheck.sandbox.client import WorkerClient
+from gradcheck.sandbox.limits import Limits
 
 COPIED = sorted(p.stem for p in client_module._WORKER_MODULES)
 # Their classes keep these module names; every other module's classes are the worker's.
