@@ -52,10 +52,11 @@ def _explaining(earlier: list[Finding], cx: Counterexample, composite: frozenset
                matches: list[Candidate], walk_defective: bool | None) -> Finding | None:
     """A traversal diagnosis that accounts for this failure (faulty ops never reach the search).
 
-    An observed traversal defect explains it when the subject's walk over this very graph,
-    replayed with its closures watched (``walk_defective``), was wrong. Where that replay could
-    not be had: a wrong order or skipped node breaks any graph more than one op deep; a revisit
-    needs a shared node -- in our graph, or inside an op built from several nodes. A defect
+    An observed wrong order or skipped node breaks any graph more than one op deep; a revisit
+    needs a shared node -- in our graph, or inside an op built from several nodes; and any of
+    them explains a failure on which the subject's walk over that very graph, replayed with its
+    closures watched (``walk_defective``), was wrong (a root appended once per child). The replay
+    only adds: a walk that depends on set order may come out right on replay. A defect
     identified only from the numbers (fingerprinted), or a wrong seed, explains a failure only
     when it reproduces this failure's own numbers (or cannot be replayed at all): another
     defect may be behind it."""
@@ -73,7 +74,7 @@ def _explaining(earlier: list[Finding], cx: Counterexample, composite: frozenset
         elif f.code == "grad-seed":
             if "initial_grad" in f.evidence or _scaled(cx):
                 return f
-        elif walk_defective if walk_defective is not None else (shared or (f.code != "topo-revisit" and deep)):
+        elif walk_defective or shared or (f.code != "topo-revisit" and deep):
             return f
     return None
 
