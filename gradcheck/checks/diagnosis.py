@@ -49,7 +49,7 @@ def _has_sharing(graph: Graph) -> bool:
 
 
 def _explaining(earlier: list[Finding], cx: Counterexample, composite: frozenset[str],
-               matches: list[Candidate], walk_defective: bool | None) -> Finding | None:
+               matches: list[Candidate], walk_defective: bool) -> Finding | None:
     """A traversal diagnosis that accounts for this failure (faulty ops never reach the search).
 
     An observed wrong order or skipped node breaks any graph more than one op deep; a revisit
@@ -79,16 +79,17 @@ def _explaining(earlier: list[Finding], cx: Counterexample, composite: frozenset
     return None
 
 
-def _walk_defective(subject: Subject, cx: Counterexample) -> bool | None:
-    """Whether the subject's backward() walked this counterexample wrongly (closures run twice,
-    out of order, never, or from a wrong seed); None when it cannot be replayed watched."""
+def _watched_walk(subject: Subject, cx: Counterexample) -> list[Finding] | None:
+    """The traversal defects the subject's backward() shows on this counterexample, replayed
+    with its closures watched (closures run twice, out of order, never, or from a wrong seed);
+    None when it cannot be replayed watched."""
     try:
         run = subject.session.run([cx.graph], instrument=True)[0]
     except WorkerDied:
         return None
-    if not run.calls and not run.inputs:
-        return None
-    return bool(judge_walk(subject, cx.graph, run))
+    if run.error is not None or (not run.calls and not run.inputs):
+        return None  # a raise names the op that raised, not the walk (see _mismatch)
+    return judge_walk(subject, cx.graph, run)
 
 
 def _scaled(cx: Counterexample) -> bool:
@@ -175,10 +176,16 @@ def failure_findings(subject: Subject, outcome: EndToEndOutcome, earlier: list[F
     for cx in gradient:
         evidence = counterexample_evidence(subject, cx)
         all_matches = identify(cx.graph, cx.run.grads or [], cx.expected.grad_tol)
-        observed_walk = traversal.observed and any(f.code in TRAVERSAL_CODES and "identified_by" not in f.evidence
-                                                   for f in earlier)
-        walk = _walk_defective(subject, cx) if observed_walk else None
-        explaining = _explaining(earlier + findings, cx, rules.composite, all_matches, walk)
+        walk = _watched_walk(subject, cx) if traversal.observed else None
+        explaining = _explaining(earlier + findings, cx, rules.composite, all_matches, bool(walk))
+        if explaining is None and walk:
+            # the traversal check's own graphs came out right -- a walk that depends on the
+            # order of a set can -- but on this case the walk itself was wrong: that is the defect
+            explaining = walk[0]
+            if not any(f.code == explaining.code and f.op is None for f in earlier + findings):
+                findings.append(explaining)
+            else:
+                explaining = next(f for f in earlier + findings if f.code == explaining.code and f.op is None)
         if explaining is not None:  # backward()'s defect, not these ops': they are not blamed
             explaining.evidence.setdefault("end_to_end", evidence)
             continue

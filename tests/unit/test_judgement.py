@@ -399,3 +399,33 @@ def test_a_closure_that_calls_its_inputs_closures_is_recognised():
               "        self.grad += out.grad\n")
     assert calls_itself_on_others(source, 2, "_backward")
     assert not calls_itself_on_others(source, 5, "_backward")
+
+
+class WatchedSession:
+    """A subject whose walk runs the root's closure twice on any graph it is watched on."""
+
+    def __init__(self, consensus):
+        self.consensus = consensus
+
+    def run(self, graphs, instrument=False, **_):
+        g = graphs[0]
+        n = len(g.nodes)
+        grads = [2 * x for x in self.consensus.expected(g).grads]
+        calls = [(n - 1, 1.0), (n - 1, 1.0)] + [(i, 1.0) for i in range(n - 2, -1, -1) if not g.nodes[i].is_leaf]
+        inputs = [list(node.args) for node in g.nodes]
+        return [GraphRun(data=g.float_values(), grads=grads, calls=calls if instrument else [],
+                         inputs=inputs if instrument else [], graph_nodes=list(range(n)) if instrument else [])]
+
+
+def test_a_walk_seen_wrong_on_the_failing_case_is_named_even_when_the_traversal_check_saw_it_right(consensus):
+    graph = Graph((leaf(0.7), leaf(-1.3), apply("mul", 0, 1)))
+    subject = traversal_subject(consensus)
+    subject.session = WatchedSession(consensus)
+    expected = consensus.expected(graph)
+    run = subject.session.run([graph])[0]
+    cx = Counterexample(graph, run, expected, *compare(graph, run, expected, grads=True))
+    rules = RuleOutcome(observed=True, closures={"mul": frozenset({MUL})})
+    diagnosis = failure_findings(subject, EndToEndOutcome(failures=[cx]), [], rules,
+                                 TraversalOutcome(TraversalState.CORRECT))
+    assert [(x.code, x.op) for x in diagnosis.findings] == [("topo-revisit", None)]
+    assert diagnosis.failed == frozenset()
