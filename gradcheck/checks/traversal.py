@@ -68,10 +68,14 @@ def traversal_check(subject: Subject, avoid: frozenset[str],
     if caps.closure_attr is None or caps.inputs_attr is None:
         subject.log.notes.append("traversal: skipped, nodes expose no closure/inputs to instrument")
         return TraversalOutcome(TraversalState.UNOBSERVED)
-    graphs = traversal_graphs([o for o in caps.supported_ops if o not in avoid])
-    if not graphs:
+    shapes = traversal_graphs([o for o in caps.supported_ops if o not in avoid])
+    if not shapes:
         subject.log.notes.append("traversal: skipped, no op without its own defect to build graphs from")
         return TraversalOutcome(TraversalState.UNOBSERVED)
+    # Each shape is built three times in one request: a walk over `set(_prev)` follows the
+    # nodes' addresses, and copies built while the earlier ones live sit elsewhere in memory, so
+    # an order that depends on the set shows on at least one copy far more often than on one.
+    graphs = shapes * 3
     try:
         runs = subject.session.run(graphs, instrument=True)
     except WorkerDied as died:
