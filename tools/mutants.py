@@ -65,7 +65,7 @@ MUTANTS = (
            "            if not implemented:", "an absent required op costs nothing"),
     Mutant("gradcheck/checks/attribution.py", "    return parent.code == heir.code or heir.code in ANY_CODE",
            "    return True", "any defect of a primitive absorbs any defect of a composite"),
-    Mutant("gradcheck/checks/attribution.py", "            return bool(base) and (base < ran or (base == ran and usual))",
+    Mutant("gradcheck/checks/attribution.py", "            return bool(base) and (base < ran or (base == ran and usual and base not in self._generic))",
            "            return bool(base) and base <= ran",
            "an op with the same closures counts as built from the other, whichever it is"),
     Mutant("gradcheck/checks/attribution.py", '    if not composition.observed and parent.evidence.get("identified_by") not in FROM_NUMBERS:',

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from gradcheck.checks import Subject
 from gradcheck.checks.method_source import MethodReading, read_method
 from gradcheck.checks.outcomes import ForwardOutcome
-from gradcheck.findings import Finding
+from gradcheck.findings import TRAVERSAL_CODES, Finding
 from gradcheck.graph import Graph, apply, leaf
 from gradcheck.ops import get_op
 from gradcheck.sandbox.limits import WorkerDied
@@ -44,7 +44,8 @@ class StructureOutcome:
     def explains(self, finding: Finding) -> bool:
         """Whether a generated case's failure is this class's merging of equal values: the case
         holds two distinct nodes with the same data (read from its evidence's graph)."""
-        if not self.node_identity or finding.code != "gradient-mismatch":
+        # a failing case, or the walk seen wrong on one (values merged in the visited set)
+        if not self.node_identity or finding.code not in ("gradient-mismatch", *TRAVERSAL_CODES):
             return False
         nodes = (finding.evidence.get("graph") or {}).get("nodes") or []
         data = [n.get("data") for n in nodes if isinstance(n, dict) and isinstance(n.get("data"), float)]
