@@ -8,9 +8,9 @@ the output that ``backward()`` is called on.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from gradcheck.ops import get_op
+from gradcheck.ops import get_op, in_domain
 
 # op name -> the method a subject implements it with (Capabilities.op_methods); where absent,
 # the op table's usual name
@@ -100,6 +100,19 @@ class Graph:
         interesting = [self.name(i) for i in self.ancestors_of_output()]
         lines.append("print(" + ", ".join(f"{v}.grad" for v in interesting) + ")")
         return "\n".join(lines)
+
+    def shifted(self, shift: float, digits: int) -> Graph:
+        """The same graph with every leaf moved by ``shift``, rounded to ``digits``."""
+        return Graph(tuple(replace(n, value=round(n.value + shift, digits)) if n.is_leaf else n
+                           for n in self.nodes))
+
+    def in_domain(self) -> bool:
+        """Whether every op is well defined where this graph applies it."""
+        try:
+            values = self.float_values()
+        except (ArithmeticError, ValueError, TypeError):  # TypeError: a complex power
+            return False
+        return all(n.is_leaf or in_domain(get_op(n.op), [values[a] for a in n.args], n.k) for n in self.nodes)
 
     def float_values(self) -> list[float]:
         """Forward pass in plain floats (the generator's view, used for domain checks)."""

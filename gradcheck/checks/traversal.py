@@ -11,14 +11,13 @@ from __future__ import annotations
 import ast
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import replace
 
 from gradcheck.checks import Subject, death
 from gradcheck.checks.evidence import drawable
 from gradcheck.checks.outcomes import TraversalOutcome, TraversalState
 from gradcheck.findings import CATALOGUE, Finding, Stage
 from gradcheck.graph import Graph, apply, leaf
-from gradcheck.ops import get_op, in_domain
+from gradcheck.ops import get_op
 from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.source import calls_itself_on_others, free_globals, function_at, top_level_names
 
@@ -41,25 +40,12 @@ def traversal_graphs(usable: list[str]) -> list[Graph]:
             Graph((leaf(1.1), leaf(-0.8), apply(q, 0, 1), apply(p, 2, 0), apply(q, 3, 1),
                    apply(p, 4, 2))),
         ]
-        return [g for g in shapes if _in_domain(g)]
+        return [g for g in shapes if g.in_domain()]
     for u in unary:
         chain = Graph((leaf(0.4), apply(u, 0), apply(u, 1), apply(u, 2)))
-        if _in_domain(chain):
+        if chain.in_domain():
             return [chain]
     return []
-
-
-def _shifted(graph: Graph, shift: float) -> Graph | None:
-    moved = Graph(tuple(replace(n, value=round(n.value + shift, 3)) if n.is_leaf else n for n in graph.nodes))
-    return moved if _in_domain(moved) else None
-
-
-def _in_domain(graph: Graph) -> bool:
-    try:
-        values = graph.float_values()
-    except (ArithmeticError, ValueError, TypeError):
-        return False
-    return all(n.is_leaf or in_domain(get_op(n.op), [values[a] for a in n.args], n.k) for n in graph.nodes)
 
 
 def traversal_check(subject: Subject, avoid: frozenset[str],
@@ -82,8 +68,8 @@ def traversal_check(subject: Subject, avoid: frozenset[str],
     # nodes' addresses, and copies built while the earlier ones live sit elsewhere in memory, so
     # an order that depends on the set shows on at least one copy far more often than on one.
     # The copies' leaves differ a little: values that compare equal by data must not meet.
-    graphs = [g for shift in (0.0, 0.013, 0.029) for g in map(lambda g: _shifted(g, shift), shapes)
-              if g is not None]
+    graphs = [g for shift in (0.0, 0.013, 0.029) for g in (shape.shifted(shift, 3) for shape in shapes)
+              if g.in_domain()]
     try:
         runs = subject.session.run(graphs, instrument=True)
     except WorkerDied as died:
