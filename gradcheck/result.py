@@ -25,6 +25,10 @@ class Result:
     isolation: str = ""  # how the subject's code was confined: "bubblewrap" or "limited"
     # how backward()'s walk was judged (checks.outcomes.TraversalState); "" when not loaded
     traversal: str = ""
+    # verified fixes (gradcheck.fixes), only when asked for: per finding {code, op, diff,
+    # verified, checks_after, summary, rewrite}, and the patch of the verified ones together
+    fixes: list[dict[str, Any]] = field(default_factory=list)
+    patch: dict[str, Any] | None = None
 
     @property
     def verdict(self) -> str:
@@ -39,7 +43,19 @@ class Result:
     def codes(self) -> list[tuple[str, str | None]]:
         return sorted((f.code, f.op) for f in self.findings)
 
+    def fix_for(self, finding: Finding) -> dict[str, Any] | None:
+        return next((x for x in self.fixes if (x["code"], x["op"]) == (finding.code, finding.op)), None)
+
     def to_json(self) -> dict[str, Any]:
+        doc = self._json()
+        if self.patch is not None:
+            for f, entry in zip(self.findings, doc["findings"], strict=True):
+                fix = self.fix_for(f)
+                entry["fix"] = None if fix is None else {k: v for k, v in fix.items() if k not in ("code", "op")}
+            doc["patch"] = self.patch
+        return doc
+
+    def _json(self) -> dict[str, Any]:
         return {"subject": self.subject, "verdict": self.verdict,
                 "findings": [f.to_json() for f in self.findings],
                 "capabilities": self.capabilities, "notes": self.notes, "stats": self.stats,
@@ -51,8 +67,10 @@ class Result:
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> Result:
         """The inverse of ``to_json`` (results saved by batch grading are read back with it)."""
-        findings = []
+        findings, fixes = [], []
         for f in doc["findings"]:
+            if f.get("fix"):
+                fixes.append({"code": f["code"], "op": f["op"], **f["fix"]})
             loc = f.get("location")
             if loc:
                 loc = Location(**{**loc, "context": tuple(tuple(c) for c in loc.get("context") or ())})
@@ -63,7 +81,7 @@ class Result:
                    notes=doc["notes"], stats=doc["stats"], output=doc["output"],
                    coverage={op: {c: tuple(v) for c, v in row.items()} for op, row in doc["coverage"].items()},
                    harness_error=doc.get("harness_error"), isolation=doc.get("isolation", ""),
-                   traversal=doc.get("traversal", ""))
+                   traversal=doc.get("traversal", ""), fixes=fixes, patch=doc.get("patch"))
 
     def _repr_html_(self) -> str:
         """Rich display in Jupyter: verdict and findings; everything made visible and escaped."""
