@@ -45,6 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write that JUnit XML into FILE")
     check.add_argument("--html", metavar="DIR", type=Path,
                        help="also write an HTML report per subject and an index.html into DIR")
+    check.add_argument("--fixes", action=argparse.BooleanOptionalAction, default=None,
+                       help="propose a fix for each finding and verify it by checking a patched "
+                            "copy (one more check per failing subject; default: on when the "
+                            "output is a terminal or with --patch)")
+    check.add_argument("--patch", metavar="FILE", type=Path,
+                       help="write the verified fixes into FILE: a unified diff, or for a "
+                            "notebook a patched copy of the .ipynb")
     _add_subject_options(check)
 
     grade = sub.add_parser("grade", help="grade submissions with a rubric")
@@ -182,12 +189,15 @@ def main(argv: list[str] | None = None) -> int:
             # a file named on the command line brings its helper modules; one found in a
             # folder of several implementations does not (they would see each other)
             named = replace(options, helpers_beside=path in args.paths and Path(path).is_file())
-            results.append(_run_one(path, named, consensus, show_progress=args.format == "text"))
+            results.append(_run_one(path, named, consensus, show_progress=args.format == "text",
+                                    fixes=_wants_fixes(args)))
     except GradcheckError as exc:
         print(f"gradcheck: error: {visible_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("gradcheck: interrupted", file=sys.stderr)
+        return EXIT_USAGE
+    if args.patch is not None and not _write_patch(args.patch, results):
         return EXIT_USAGE
     if args.html is not None:
         from gradcheck.report import write_reports
@@ -336,13 +346,37 @@ def expand_paths(paths: list[str], class_name: str | None) -> list[str]:
     return out
 
 
-def _run_one(path: str, options: Options, consensus, show_progress: bool) -> Result:
+def _run_one(path: str, options: Options, consensus, show_progress: bool, fixes: bool = False) -> Result:
+    check = check_path
+    if fixes:
+        from gradcheck.fixes import check_with_fixes as check
     if not show_progress:
-        return check_path(path, options, consensus)
+        return check(path, options, consensus)
     from rich.console import Console
 
     with Console(stderr=True).status(f"checking {path} ..."):
-        return check_path(path, options, consensus)
+        return check(path, options, consensus)
+
+
+def _wants_fixes(args: argparse.Namespace) -> bool:
+    """Fixes cost a second check of each failing subject: asked for explicitly, or by default
+    when a person reads the output (a terminal) or a patch is to be written."""
+    if args.fixes is not None:
+        return args.fixes
+    return args.patch is not None or (args.format == "text" and sys.stdout.isatty())
+
+
+def _write_patch(target: Path, results: list[Result]) -> bool:
+    from gradcheck.fixes.output import write_patch
+
+    try:
+        said = write_patch(target, results)
+    except (OSError, ValueError) as exc:
+        print(f"gradcheck: error: cannot write {target}: {visible_line(getattr(exc, 'strerror', None) or exc)}",
+              file=sys.stderr)
+        return False
+    print(f"patch: {said}", file=sys.stderr)
+    return True
 
 
 if __name__ == "__main__":

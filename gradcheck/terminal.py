@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from gradcheck.findings import GROUPS
 from gradcheck.result import Result
@@ -41,6 +42,7 @@ def print_results(results: list[Result], console: Console | None = None) -> None
                     op += "\n(also " + ", ".join(f.inherited_by) + ")"
                 table.add_row(_line(f.code), _text(op), _text(f.message), _text(where))
             console.print(table)
+        _print_fixes(result, console)
         first = next((f for f in result.findings if f.severity == "error" and f.evidence.get("snippet")), None)
         if first is not None:
             console.print(Panel(_text(first.evidence["snippet"]),
@@ -56,6 +58,42 @@ def print_results(results: list[Result], console: Console | None = None) -> None
                           f"{sum(stats.get('oracle_discarded', {}).values())} (discarded)[/]")
     passed = sum(r.passed for r in results)
     console.print(f"\n[bold]{passed} of {len(results)} passed[/]")
+
+
+def _print_fixes(result: Result, console: Console) -> None:
+    """Each verified fix as a diff under its finding's place (notebook cell and line); a fix
+    that could not be verified is named, never shown as a diff."""
+    if result.patch is None:
+        return
+    for f in result.findings:
+        fix = result.fix_for(f)
+        if fix is None:
+            continue
+        what = f"{_line(f.code)}" + (f" in {_line(f.op)}" if f.op else "")
+        where = ""
+        if f.location is not None and f.location.line:
+            cell = f"cell {f.location.cell}, " if f.location.cell is not None else ""
+            where = f" ({cell}line {f.location.line})"
+        if not fix["verified"]:
+            console.print(f"[dim]a fix for {what} was tried but not verified: not shown[/]")
+            continue
+        passed = [c for c, state in fix["checks_after"].items() if state == "pass"]
+        proof = (f"all checks for {_line(f.op)} pass after this change"
+                 if f.op and len(passed) == len(fix["checks_after"]) else "its finding is gone, no new error")
+        kind = "rewrite" if fix["rewrite"] else "fix"
+        body = Text(visible(fix["summary"]) + "\n", style="bold")
+        for line in visible(fix["diff"]).splitlines():
+            style = ("green" if line.startswith("+") and not line.startswith("+++") else
+                     "red" if line.startswith("-") and not line.startswith("---") else "dim")
+            body.append(line + "\n", style=style)
+        console.print(Panel(body, expand=False,
+                            title=f"{kind} for {what}{where}",
+                            subtitle=f"[green]verified[/]: {proof}"))
+    if result.patch.get("diff"):
+        passes = result.patch.get("verdict_after") == "pass"
+        console.print(("[green]with these fixes every check passes[/]" if passes else
+                       "[yellow]with these fixes some findings remain[/]")
+                      + " (write them with --patch FILE)")
 
 
 def _text(untrusted: str) -> str:
