@@ -1,12 +1,21 @@
 """Which file of a folder is the submission, read without running anything: the one whose
 class looks most like a Value (the op table's methods). Used for a folder named to ``check``
-(one submission, the rest its helpers) and for a batch of submissions (one per file)."""
+(one submission, the rest its helpers) and for a batch of submissions (one per file).
+
+Within a notebook, which definition of the class is: lecture notebooks define ``class Value``
+again and again, each with more ops, and sometimes end with an exercise's cut-down variant (two
+ops, another experiment). The one checked is the latest among the definitions with the most of
+the table's ops (``definition_to_check``), so a later full definition that fixes a bug wins
+and a later smaller one does not.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from gradcheck.notebook_syntax import strip_ipython
@@ -111,3 +120,80 @@ def _class_score(path: Path, class_name: str | None) -> int:
                     score += 1
                 best = max(best, score)
     return best
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One top-level ``class`` statement of a submission, with the table's ops it supports."""
+
+    name: str
+    filename: str  # the unit's, as the worker runs it
+    cell: int | None
+    line: int  # of the ``class`` statement in its unit
+    end: int
+    ops: frozenset[str]
+
+    def holds(self, filename: str | None, line: int | None) -> bool:
+        return filename == self.filename and isinstance(line, int) and self.line <= line <= self.end
+
+
+def class_definitions(units: Iterable[tuple[str, int | None, str]]) -> dict[str, list[Definition]]:
+    """Every top-level class statement of the (filename, cell, code) units, in the order they
+    run, by name. A definition's ops are those of the methods its body defines, of the classes
+    it derives from (``class Value(Value)`` extends the one before), and of the methods assigned
+    to it afterwards (``Value.__radd__ = radd``) until its name is defined again."""
+    found: dict[str, list[Definition]] = {}
+    methods: dict[str, set[str]] = {}  # name -> the methods of its latest definition so far
+    for filename, cell, code in units:
+        tree = parse_or_none(strip_ipython(code))
+        if tree is None:
+            continue
+        for stmt in tree.body:
+            if isinstance(stmt, ast.ClassDef):
+                _settle(found, methods, stmt.name)  # the definition it replaces has all its ops
+                bases = [methods.get(b.id, set()) for b in stmt.bases if isinstance(b, ast.Name)]
+                methods[stmt.name] = set().union(*bases) | _body_names(stmt)
+                found.setdefault(stmt.name, []).append(Definition(
+                    stmt.name, filename, cell, stmt.lineno, stmt.end_lineno or stmt.lineno, frozenset()))
+            else:
+                for name, method in _patched(stmt):
+                    methods.get(name, set()).add(method)
+    for name in found:
+        _settle(found, methods, name)
+    return found
+
+
+def _settle(found: dict[str, list[Definition]], methods: dict[str, set[str]], name: str) -> None:
+    """Give the latest definition of ``name`` the ops of the methods it has now."""
+    if name in found:
+        latest = found[name][-1]
+        ops = frozenset(op.name for op in OPS if methods[name] & set(op.methods))
+        found[name][-1] = Definition(latest.name, latest.filename, latest.cell, latest.line, latest.end, ops)
+
+
+def definition_to_check(definitions: list[Definition]) -> Definition | None:
+    """The latest of the definitions with the most ops; None when the class has no op at all
+    (not a Value-like class: the notebook's own binding stands)."""
+    most = max((len(d.ops) for d in definitions), default=0)
+    if most == 0:
+        return None
+    return [d for d in definitions if len(d.ops) == most][-1]
+
+
+def _body_names(cls: ast.ClassDef) -> set[str]:
+    """The names a class body binds: its methods, and aliases such as ``__radd__ = __add__``."""
+    names = set()
+    for stmt in cls.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(stmt.name)
+        elif isinstance(stmt, ast.Assign):
+            names.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    return names
+
+
+def _patched(stmt: ast.stmt) -> list[tuple[str, str]]:
+    """(class name, method) for each ``Name.method = ...`` of a top-level assignment."""
+    if not isinstance(stmt, ast.Assign):
+        return []
+    return [(t.value.id, t.attr) for t in stmt.targets
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name)]

@@ -40,6 +40,11 @@ CATALOGUE: dict[str, Code] = {
     "unsupported-op": Code(INFO, COVERAGE, "an op in the table is missing"),
     # gradcheck's addition: an op's method indented one level too deep, inside another method,
     # so that the class silently lacks it (read from the source, never run)
+    # gradcheck's addition: a notebook whose last definition of the class is a smaller variant
+    # (an exercise's) after the full engine; the fuller one is checked and the reader told so
+    "definition-skipped": Code(INFO, LOADING, "a later, smaller definition of the class was not checked",
+                               fix="rename the exercise's class (e.g. `class ValueExercise`) so that the "
+                                   "engine to check is the last class of its name"),
     "misplaced-method": Code(WARNING, LOADING, "an op's method is defined inside another method",
                              fix="dedent it to the class body"),
     "no-number-coercion": Code(

@@ -4,7 +4,7 @@ A ``.py`` file is one unit; a notebook is one unit per code cell (IPython-only s
 ``%matplotlib inline`` or ``!pip install`` neutralised line by line, so line numbers still
 match); a marimo notebook (a ``.py`` of ``@app.cell`` functions, read by gradcheck/marimo.py) is
 one unit per cell, keeping the file's line numbers; a folder is the file in it that defines the
-class. ``SourceMap`` maps the worker's (filename, line) pairs back to what the user sees: file,
+class (a notebook that defines it several times: see ``Submission.kept``). ``SourceMap`` maps the worker's (filename, line) pairs back to what the user sees: file,
 cell and line.
 """
 
@@ -15,9 +15,10 @@ import os
 import posixpath
 import stat
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
-from gradcheck.discovery import pick_file
+from gradcheck.discovery import Definition, class_definitions, definition_to_check, pick_file
 from gradcheck.findings import Location
 from gradcheck.marimo import marimo_app_name, marimo_units
 from gradcheck.notebook_syntax import strip_ipython
@@ -58,7 +59,29 @@ class Submission:
     copy_roots: tuple[str, ...] = ()  # where the worker sees the copy, besides VIRTUAL_ROOT
 
     def wire_units(self) -> list[dict]:
-        return [{"label": u.label, "filename": u.filename, "code": u.code} for u in self.units]
+        wire = [{"label": u.label, "filename": u.filename, "code": u.code} for u in self.units]
+        for unit in wire:
+            lines = [d.line for d in self.kept.values() if d.filename == unit["filename"]]
+            if lines:
+                unit["keep_classes"] = lines
+        return wire
+
+    @cached_property
+    def definitions(self) -> dict[str, list[Definition]]:
+        """Every top-level class statement of the units, by name, in the order they run."""
+        return class_definitions((u.filename, u.cell, u.code) for u in self.units)
+
+    @cached_property
+    def kept(self) -> dict[str, Definition]:
+        """Classes defined more than once whose latest definition is not the one to check (an
+        exercise's cut-down variant after the full engine): name -> the definition the worker
+        binds the name to again once every unit has run."""
+        kept = {}
+        for name, defs in self.definitions.items():
+            chosen = definition_to_check(defs)
+            if chosen is not None and chosen is not defs[-1]:
+                kept[name] = chosen
+        return kept
 
     def locate(self, filename: str | None, line: int | None) -> Location | None:
         """The user-facing location of a line the worker reported. Only gradcheck's own copy

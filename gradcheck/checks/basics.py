@@ -61,6 +61,7 @@ def capability_findings(subject: Subject) -> list[Finding]:
             "must start at 0 and only the output's be set to 1 (by backward()), or every value that "
             "receives gradient ends up too large", location=subject.method_location("__init__"),
             evidence={"initial_grad": caps.initial_grad}))
+    findings += _redefinition_findings(subject)
     if caps.grad_attr is not None and caps.backward is None:
         how = ("gradcheck checked the per-op rules with its own traversal" if caps.closure_attr
                else "and no per-node `_backward` was found either")
@@ -68,6 +69,37 @@ def capability_findings(subject: Subject) -> list[Finding]:
                                 f"that runs backpropagation from a value; {how}",
                                 evidence={"closure_attr": caps.closure_attr}))
     return findings
+
+
+def _redefinition_findings(subject: Subject) -> list[Finding]:
+    """Which of the notebook's definitions of the class was checked, when it has several: said
+    as a note when it was the last, as a ``definition-skipped`` info when later, smaller ones
+    (an exercise's variant) were passed over. The checked one is the definition holding the
+    lines of the worker's class's methods, not the one gradcheck asked for."""
+    caps, submission = subject.caps, subject.session.submission
+    defs = submission.definitions.get(caps.class_name, [])
+    lines = [(m.get("file"), m.get("line")) for m in caps.methods.values()]
+    checked = next((d for d in reversed(defs) if any(d.holds(*where) for where in lines)), None)
+    if len(defs) < 2 or checked is None:
+        return []
+    where = ", ".join(_place(d) for d in defs)
+    later = defs[defs.index(checked) + 1:]
+    if not later:
+        subject.log.notes.append(f"{caps.class_name} is defined {len(defs)} times ({where}): the last "
+                                 f"one ({_place(checked)}) was checked")
+        return []
+    skipped = "; ".join(f"{_place(d)} has {len(d.ops)} ({', '.join(sorted(d.ops)) or 'none'})"
+                        for d in later)
+    return [Finding(
+        "definition-skipped", f"{caps.class_name} is defined {len(defs)} times ({where}): the one in "
+        f"{_place(checked)} was checked, with {len(checked.ops)} of the table's ops; the later "
+        f"definitions have fewer ({skipped}), like an exercise's variant, and were skipped",
+        location=submission.locate(checked.filename, checked.line),
+        evidence={"checked": _place(checked), "skipped": [_place(d) for d in later]})]
+
+
+def _place(definition) -> str:
+    return f"cell {definition.cell}" if definition.cell is not None else f"line {definition.line}"
 
 
 def _with_number(op: Op) -> list[dict]:

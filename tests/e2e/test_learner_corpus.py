@@ -9,7 +9,7 @@ from gradcheck.findings import CATALOGUE, ERROR
 from gradcheck.runner import Options, check_path
 
 from conftest import REFERENCE
-from subjects.learners import SOURCES
+from subjects.learners import NOTEBOOKS, SOURCES
 
 CORRECT = frozenset()
 EXPECTED: dict[str, frozenset] = {
@@ -56,6 +56,9 @@ EXPECTED: dict[str, frozenset] = {
     "s24_exp_dunder_and_value_exponent": CORRECT,  # exp as `__exp__`, `x ** y` with both values
     "s25_extra_activations": CORRECT,  # leaky_relu, softplus, gelu in its tanh form
     "s26_numpy_scalar_data": CORRECT,
+    # notebooks: the engine, then an exercise's cut-down (and still wrong) `Value` in a later cell
+    "s31_exercise_variant_defined_last": CORRECT,
+    "s32_later_definition_fixes_a_bug": CORRECT,  # the same ops again, the bug fixed: the later
 }
 
 # Where a finding must point: the statement a learner has to fix, (code, op) -> source line.
@@ -72,10 +75,17 @@ def results(tmp_path_factory, consensus):
     folder = tmp_path_factory.mktemp("learners")
     out = {}
     for name in EXPECTED:
-        path = folder / f"{name}.py"
-        path.write_text(SOURCES[name])
+        path = folder / f"{name}.ipynb" if name in NOTEBOOKS else folder / f"{name}.py"
+        path.write_text(notebook(NOTEBOOKS[name]) if name in NOTEBOOKS else SOURCES[name])
         out[name] = check_path(str(path), Options(), consensus)
     return out
+
+
+def notebook(cells: list[tuple[str, str]]) -> str:
+    import nbformat
+
+    make = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell}
+    return nbformat.writes(nbformat.v4.new_notebook(cells=[make[kind](text) for kind, text in cells]))
 
 
 def serious(result) -> frozenset:
@@ -90,7 +100,7 @@ def test_the_pattern_is_named_exactly(name, results):
 
 
 def test_every_expected_subject_exists():
-    assert set(EXPECTED) <= set(SOURCES)
+    assert set(EXPECTED) <= set(SOURCES) | set(NOTEBOOKS)
 
 
 @pytest.mark.parametrize("name", sorted(LINES))
@@ -189,3 +199,19 @@ def test_every_op_calling_its_closure_at_build_time_is_named_op_by_op(tmp_path, 
     primitives = {"add", "mul", "tanh", "pow", "exp", "log", "relu", "sigmoid", "abs"}
     assert found == {("closure-called-at-build", op) for op in primitives}
     assert result.traversal == "unobserved"
+
+
+def test_an_exercise_s_smaller_class_defined_last_is_not_the_one_checked(results):
+    result = results["s31_exercise_variant_defined_last"]
+    skipped = [f for f in result.findings if f.code == "definition-skipped"]
+    assert [(f.evidence["checked"], f.evidence["skipped"], f.location.cell) for f in skipped] == [
+        ("cell 3", ["cell 6"], 3)]
+    # the engine's ops were checked, not the exercise's two
+    assert {op for op in ("tanh", "pow", "sub") if result.coverage[op]["end-to-end"][0] == "pass"} == {
+        "tanh", "pow", "sub"}
+
+
+def test_a_later_definition_as_full_as_the_first_is_the_one_checked(results):
+    result = results["s32_later_definition_fixes_a_bug"]
+    assert not [f for f in result.findings if f.code == "definition-skipped"]
+    assert "Value is defined 2 times (cell 2, cell 4): the last one (cell 4) was checked" in result.notes

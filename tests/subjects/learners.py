@@ -1832,3 +1832,130 @@ class Value:
         self.grad = 1.0
         self._backward()
 '''
+
+# Notebooks: a list of cells each, a cell being ("code" | "markdown", source). The corpus test
+# writes them as .ipynb files.
+NOTEBOOKS: dict[str, list[tuple[str, str]]] = {}
+
+_FULL_ENGINE = '''\
+class Value:
+    def __init__(self, data, _children=(), _op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(_children)
+        self._op = _op
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, k):
+        out = Value(self.data ** k, (self,), f"**{k}")
+
+        def _backward():
+            self.grad += k * self.data ** (k - 1) * out.grad
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,), "tanh")
+
+        def _backward():
+            self.grad += (1 - t ** 2) * out.grad
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def backward(self):
+        topo, visited = [], set()
+
+        def build(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+'''
+
+# The engine in cell 3, then a markdown cell and an exercise in cell 5: a new, cut-down `Value`
+# (two ops, the exercise's `=` not fixed yet). The engine is what the notebook is about.
+NOTEBOOKS['s31_exercise_variant_defined_last'] = [
+    ("code", "import math\nimport random"),
+    ("markdown", "## The engine"),
+    ("code", _FULL_ENGINE),
+    ("code", "a, b = Value(2.0), Value(-3.0)\nd = a * b + a ** 2\nd.backward()\nprint(a.grad, b.grad)"),
+    ("markdown", "## Exercise: write the backward pass of + and * yourself"),
+    ("code", '''\
+class Value:
+    def __init__(self, data, _children=()):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(_children)
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad = out.grad
+            other.grad = out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad = other.data * out.grad
+            other.grad = self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        self.grad = 1.0
+        self._backward()
+'''),
+    ("code", "x = Value(1.5)\ny = x * x + x\ny.backward()\nx.grad"),
+]
+
+# The engine twice with the same ops: cell 2's tanh forgets `* out.grad`, cell 4 fixes it. The
+# later definition is the one checked, though it is no fuller than the first.
+NOTEBOOKS['s32_later_definition_fixes_a_bug'] = [
+    ("code", "import math"),
+    ("code", _FULL_ENGINE.replace("self.grad += (1 - t ** 2) * out.grad", "self.grad += 1 - t ** 2")),
+    ("code", "h = Value(0.3).tanh()\nh.backward()"),
+    ("code", _FULL_ENGINE),
+]

@@ -101,3 +101,45 @@ def test_a_symlinked_file_in_a_folder_is_never_the_submission(tmp_path):
     sub = read_submission(own, None, False)
     assert [u.filename for u in sub.units] == ["/submission/a.py"]
     assert sorted(sub.files) == ["a.py"]
+
+
+def _notebook(tmp_path, *cells):
+    path = tmp_path / "lecture.ipynb"
+    path.write_text(nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(c) for c in cells])))
+    return read_submission(path)
+
+
+FULL = ("class Value:\n    def __add__(self, o): pass\n    def __mul__(self, o): pass\n"
+        "    def tanh(self): pass\n    def exp(self): pass\n")
+SMALL = "x = 1\nclass Value:\n    def __add__(self, o): pass\n    def __mul__(self, o): pass\n"
+
+
+def test_a_smaller_class_defined_last_is_not_the_one_kept(tmp_path):
+    sub = _notebook(tmp_path, "import math", FULL, "v = Value()", SMALL)
+    kept = sub.kept["Value"]
+    assert (kept.cell, kept.line, kept.end) == (2, 1, 5) and kept.ops == {"add", "mul", "tanh", "exp"}
+    assert [d.ops for d in sub.definitions["Value"]][1] == {"add", "mul"}
+    # the worker is told which class statement to bind the name to again, by unit and line
+    assert [u.get("keep_classes") for u in sub.wire_units()] == [None, [1], None, None]
+
+
+def test_a_later_definition_as_full_as_an_earlier_one_is_checked(tmp_path):
+    fixed = FULL.replace("def tanh(self): pass", "def tanh(self): return 1")
+    assert _notebook(tmp_path, FULL, fixed).kept == {}
+    assert _notebook(tmp_path, SMALL, FULL).kept == {}  # the lecture's way: each one fuller
+
+
+def test_a_definition_counts_what_it_inherits_and_what_is_assigned_to_it(tmp_path):
+    # `class Value(Value)` extends the one before; `Value.tanh = ...` adds to the latest
+    sub = _notebook(tmp_path, SMALL, "def t(self): pass\nValue.tanh = t\nValue.exp = t",
+                    "class Value(Value):\n    def relu(self): pass\n", SMALL)
+    assert [d.ops for d in sub.definitions["Value"]] == [
+        {"add", "mul", "tanh", "exp"}, {"add", "mul", "tanh", "exp", "relu"}, {"add", "mul"}]
+    assert sub.kept["Value"].cell == 3
+
+
+def test_classes_without_ops_are_never_rebound(tmp_path):
+    sub = _notebook(tmp_path, "class Config:\n    lr = 0.1\n    def step(self): pass\n",
+                    "class Config:\n    lr = 0.2\n")
+    assert sub.kept == {}

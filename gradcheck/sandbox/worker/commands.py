@@ -49,6 +49,7 @@ class Worker:
         units = []
         for index, unit in enumerate(req["units"]):
             units.append({"label": unit["label"], "errors": runner.run(index, unit)})
+        runner.bind_kept()
         return {"units": units, "classes": self._candidate_classes(), "modules": sorted(sys.modules)}
 
     def modules(self, req):
