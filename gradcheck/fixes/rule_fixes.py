@@ -67,8 +67,11 @@ def accumulate(finding: Finding, ctx: Context) -> Proposal | None:
     elif loc is not None and loc.line:
         cell = loc.cell
         chain = ctx.code.functions_around(cell, loc.line)
+        me = (operands(chain[-1]) or ("",))[0] if chain else ""
+        # a method's own `self.grad = ...` is its start (``__init__``) or the seed: not an input's
         targets = [n for n in grad_writes(chain[-1], grad) if n.lineno == loc.line
-                   and isinstance(n, ast.Assign)] if chain else []
+                   and isinstance(n, ast.Assign) and _base(n.targets[0]) != me
+                   and not isinstance(n.value, ast.Constant)] if chain else []
     else:
         return None
     if not targets:
@@ -137,7 +140,7 @@ def attach(finding: Finding, ctx: Context) -> Proposal | None:
     if site is None or attr is None:
         return None
     cell, method, closure = site
-    if closure is None:
+    if closure is None or _attached(method, closure, attr):
         return None
     out = returned_name(method)
     stores = [n for n in method.body if isinstance(n, ast.Assign) and len(n.targets) == 1

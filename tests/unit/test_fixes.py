@@ -1,0 +1,242 @@
+"""Fix proposals and verification decisions, in-process (no worker): the edit each finding code
+gets in the learner's own names, edits composed into one patch, zero edits on correct code, and a
+fix whose verification fails never shown as verified (the check is a stand-in here)."""
+
+import json
+
+import pytest
+
+from gradcheck.findings import Finding, Location
+from gradcheck.fixes import statement_edits as change
+from gradcheck.fixes.locate import Code
+from gradcheck.fixes.patch import apply, combinable, patched_notebook
+from gradcheck.fixes.proposal import Context, Names
+from gradcheck.fixes.propose import PROPOSERS, propose
+from gradcheck.fixes.verify import fixes_for
+from gradcheck.loader import read_submission
+from gradcheck.result import Result
+
+from conftest import REFERENCE
+from subjects.injectors import DESIGNS, REGISTRY
+
+CAPS = {"class_name": "Value", "grad_attr": "grad", "data_attr": "data", "closure_attr": "_backward",
+        "inputs_attr": "_prev", "backward": "backward", "initial_grad": 0.0,
+        "op_methods": {"add": "__add__", "sub": "__sub__", "mul": "__mul__", "pow": "__pow__", "exp": "exp",
+                       "log": "log", "tanh": "tanh", "relu": "relu", "sigmoid": "sigmoid", "abs": "__abs__"}}
+FILE = "subject.py"
+
+
+def finding(code, op=None, line=None, text=None):
+    return Finding(code, "m", op=op, location=Location(FILE, line) if line else None)
+
+
+def patched(source, *findings, caps=CAPS):
+    """The source with the proposals for these findings applied, and the proposals."""
+    ctx = Context(Code({None: source}), Names.from_capabilities(caps))
+    proposals = propose(list(findings), ctx, FILE)
+    edits = [e for p in proposals for e in p.edits]
+    return apply({None: source}, edits)[None], proposals
+
+
+def line_of(source, text):
+    return next(n for n, line in enumerate(source.splitlines(), 1) if text in line)
+
+
+SEED_002 = (REFERENCE / "seed_002.py").read_text()
+SEED_001 = (REFERENCE / "seed_001.py").read_text()
+CORRECT = DESIGNS["closure"]
+
+
+def injected(name):
+    return next(i for i in REGISTRY if i.name == name).source()
+
+
+def test_overwrite_becomes_accumulate_for_every_input_in_the_closure_and_keeps_names_and_spacing():
+    caps = dict(CAPS, op_methods={"add": "__add__", "sub": "__sub__", "mul": "__mul__"})
+    out, (p,) = patched(SEED_002, finding("grad-overwrite", "mul", line_of(SEED_002, "self.grad = other.data")),
+                        caps=caps)
+    assert "            self.grad += other.data * result.grad\n" in out
+    assert "            other.grad += self.data * result.grad\n" in out
+    assert "self.grad = 1.0 * result.grad" in out  # add's closure is another finding's
+    assert not p.rewrite
+    assert len(out.splitlines()) == len(SEED_002.splitlines())
+
+
+def test_an_op_without_a_closure_gets_the_textbook_rule_in_its_own_names_said_to_be_a_rewrite():
+    caps = dict(CAPS, op_methods={"add": "__add__", "sub": "__sub__", "mul": "__mul__"})
+    out, (p,) = patched(SEED_002, finding("grad-not-propagated", "sub", line_of(SEED_002, "def __sub__")), caps=caps)
+    assert p.rewrite
+    assert ("        def _backward():\n            self.grad += result.grad\n            other.grad -= result.grad\n"
+            "        result._backward = _backward\n        return result\n") in out
+
+
+def test_an_overwrite_that_also_lacks_the_upstream_factor_gets_both_edits_on_one_statement():
+    source = injected("sigmoid-overwrite-missing")
+    line = line_of(source, "self.grad = s * (1 - s)")
+    out, proposals = patched(source, finding("grad-overwrite", "sigmoid", line),
+                             finding("missing-chain-factor", "sigmoid", line))
+    assert len(proposals) == 2
+    assert "            self.grad += s * (1 - s) * out.grad\n" in out
+
+
+@pytest.mark.parametrize("before, after", [
+    ("x.grad+=1-(out.data**2)", "x.grad+=(1-(out.data**2)) * out.grad"),
+    ("x.grad += 1 - t ** 2", "x.grad += (1 - t ** 2) * out.grad"),
+    ("x.grad += self.data", "x.grad += self.data * out.grad"),
+    ("x.grad += a / b", "x.grad += a / b * out.grad"),
+    ("x.grad += out.data * out.grad", "x.grad += out.data * out.grad"),  # already there: unchanged
+])
+def test_upstream_factor_is_appended_with_parentheses_only_where_needed(before, after):
+    assert change.times_upstream("grad", "out")("    " + before + "\n") == "    " + after + "\n"
+
+
+@pytest.mark.parametrize("fn, before, after", [
+    (change.accumulate("grad"), "self.grad=other.data * o.grad  # why", "self.grad+=other.data * o.grad  # why"),
+    (change.accumulate("grad"), "self.grad += x", "self.grad += x"),
+    (change.product_for_power("grad", "product"), "other.grad += self.data ** product.grad",
+     "other.grad += self.data * product.grad"),
+    (change.stored_not_called("_backward"), "product._backward = push()", "product._backward = push"),
+    (change.retarget_attribute("backward", "_backward"), "result.backward = push", "result._backward = push"),
+    (change.reversed_loop, "for node in topo:", "for node in reversed(topo):"),
+])
+def test_statement_edits_touch_only_what_they_fix_and_are_idempotent(fn, before, after):
+    once = fn("        " + before + "\n")
+    assert once == "        " + after + "\n"
+    assert fn(once) == once
+
+
+def test_the_learners_names_are_used_for_the_upstream_gradient():
+    from subjects.learners import SOURCES
+
+    source = SOURCES["s06_power_for_times"]
+    out, _ = patched(source, finding("power-for-product", "mul", line_of(source, "** product.grad")))
+    assert "other.grad += self.data * product.grad" in out
+    source = SOURCES["s01_closure_called_at_build"]
+    out, _ = patched(source, finding("closure-called-at-build", "mul", line_of(source, "def __mul__")))
+    assert "        product._backward = push\n" in out
+
+
+def test_the_visited_set_is_made_once_and_filled_before_recursing():
+    out, (p,) = patched(SEED_001, finding("topo-revisit", None, line_of(SEED_001, "def backward")))
+    assert not p.rewrite
+    assert ("        topo=[]\n        visited=set()\n        def build_topo(node):\n"
+            "            for child in node._prev:\n                if child not in visited:\n"
+            "                    visited.add(child)\n                    build_topo(child)\n") in out
+
+
+@pytest.mark.parametrize("name, wanted", [
+    ("topo-not-reversed", "        for v in reversed(topo):\n"),
+    ("no-seed", "        self.grad = 1.0\n        for v in reversed(topo):\n"),
+    ("grad-starts-at-one", "        self.grad = 0.0\n        self._backward = lambda: None\n"),
+    ("topo-visited-per-call", "        visited = set()\n        def build_topo(v):\n            if v not in visited:\n"),
+])
+def test_walk_defects_get_the_small_edit(name, wanted):
+    source = injected(name)
+    code = next(iter(next(i for i in REGISTRY if i.name == name).expect))[0]
+    caps = dict(CAPS, initial_grad=1.0) if name == "grad-starts-at-one" else CAPS
+    out, (p,) = patched(source, finding(code, None, line_of(source, "def backward")), caps=caps)
+    assert wanted in out and not p.rewrite
+
+
+def test_a_walk_of_another_shape_is_rewritten_and_said_so():
+    source = injected("topo-recursive-children")
+    out, (p,) = patched(source, finding("topo-revisit", None, line_of(source, "def backward")))
+    assert p.rewrite and "        for v in reversed(topo):\n            v._backward()\n" in out
+    assert "push(" not in out
+
+
+CORRECT_SOURCES = {"correct_full": CORRECT, "correct_iterative": DESIGNS["iterative"],
+                   "correct_tape": DESIGNS["tape"]}
+# the edits that repair a shape rather than write the textbook code in: on correct code, whatever
+# finding they are handed, they find nothing of their shape to change
+SMALL_EDITS = ("grad-overwrite", "missing-chain-factor", "power-for-product", "closure-called-at-build",
+               "closure-not-attached", "no-inputs-recorded", "forward-wrong", "grad-seed")
+
+
+@pytest.mark.parametrize("name", sorted(CORRECT_SOURCES))
+def test_correct_code_gets_no_small_edit_whatever_finding_it_is_handed(name):
+    source = CORRECT_SOURCES[name]
+    findings = [finding(code, op) for code in SMALL_EDITS for op in CAPS["op_methods"]]
+    findings += [finding(code, op, line) for code in SMALL_EDITS for op in CAPS["op_methods"]
+                 for line in range(1, len(source.splitlines()) + 1, 3)]
+    out, proposals = patched(source, *findings)
+    assert out == source and proposals == []
+
+
+def test_warnings_and_notes_get_no_fix_and_cost_no_check():
+    source = (REFERENCE / "correct_full.py").read_text()
+    result = Result(subject="c", capabilities=CAPS, findings=[
+        Finding("recursion-limit", "deep", location=Location(str(REFERENCE / "correct_full.py"), 1)),
+        Finding("unsupported-op", "absent", op="gelu")])
+    submission = read_submission(REFERENCE / "correct_full.py")
+    assert source
+    fixes = fixes_for(result, submission, check=lambda _: pytest.fail("no check is due"))
+    assert fixes.per_finding == [] and fixes.patch_diff == "" and fixes.checks_run == 0
+
+
+def _seed_002_result():
+    path = REFERENCE / "seed_002.py"
+    caps = dict(CAPS, op_methods={"add": "__add__", "sub": "__sub__", "mul": "__mul__"})
+    findings = [Finding("grad-overwrite", "m", op=op, location=Location(str(path), line_of(SEED_002, text)))
+                for op, text in (("add", "self.grad = 1.0"), ("mul", "self.grad = other.data"))]
+    return Result(subject=str(path), capabilities=caps, findings=findings), read_submission(path)
+
+
+def test_a_fix_whose_finding_remains_is_not_verified_and_not_in_the_patch():
+    result, submission = _seed_002_result()
+    checked = []
+
+    def check(patched):
+        checked.append(patched)
+        return Result(subject="copy", capabilities=CAPS, findings=[Finding("grad-overwrite", "m", op="mul")])
+    fixes = fixes_for(result, submission, check)
+    verified = {(f["op"], f["verified"]) for f in fixes.per_finding}
+    assert verified == {("add", True), ("mul", False)}
+    assert "self.grad += 1.0 * result.grad" in fixes.patch_diff
+    assert "other.data * result.grad" not in fixes.patch_diff
+    # the patch offered (add's fix alone) was checked as it is
+    assert len(checked) == 2 and "+=" not in checked[-1].units[0].code.split("def __mul__")[1].split("return")[0]
+
+
+def test_a_fix_that_brings_a_new_error_is_never_verified():
+    result, submission = _seed_002_result()
+
+    def check(patched):
+        return Result(subject="copy", capabilities=CAPS, findings=[Finding("topo-order", "m")])
+    fixes = fixes_for(result, submission, check)
+    assert [f["verified"] for f in fixes.per_finding] == [False, False]
+    assert fixes.patch_diff == "" and fixes.patch_verdict is None
+    shown = Result(subject="s", findings=result.findings, fixes=fixes.per_finding, patch=fixes.to_json())
+    doc = shown.to_json()
+    assert [f["fix"]["verified"] for f in doc["findings"]] == [False, False]
+    from io import StringIO
+
+    from rich.console import Console
+
+    from gradcheck.report import render_subject_page
+    from gradcheck.terminal import print_results
+
+    out = StringIO()
+    print_results([shown], Console(file=out, width=120))
+    assert "not verified" in out.getvalue() and "+=" not in out.getvalue()
+    assert "fix-diff" not in render_subject_page(shown)
+
+
+def test_edits_inside_a_rewritten_method_are_left_to_the_rewrite():
+    source = injected("topo-visited-per-call")
+    ctx = Context(Code({None: source}), Names.from_capabilities(CAPS))
+    outer = PROPOSERS["topo-incomplete"](finding("topo-incomplete"), ctx)
+    inner = PROPOSERS["topo-revisit"](finding("topo-revisit"), ctx)
+    assert outer is not None and inner is not None
+    assert combinable([outer.edits, inner.edits]) == [(0, -1), (1, 0)]
+
+
+def test_a_patched_notebook_changes_only_the_edited_cell():
+    raw = (REFERENCE / "seed_001.ipynb").read_text()
+    before = json.loads(raw)
+    cell = next(i for i, c in enumerate(before["cells"], 1) if "def backward" in "".join(c["source"]))
+    source = "".join(before["cells"][cell - 1]["source"])
+    after = json.loads(patched_notebook(raw, {cell: source.replace("topo=[]", "topo = []")}))
+    changed = [i for i, (a, b) in enumerate(zip(before["cells"], after["cells"], strict=True), 1) if a != b]
+    assert changed == [cell]
+    assert {k: v for k, v in after.items() if k != "cells"} == {k: v for k, v in before.items() if k != "cells"}
