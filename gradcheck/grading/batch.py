@@ -150,9 +150,10 @@ def interpreter_identity(python: str | None) -> list[str]:
 _CONSENSUS = None
 
 
-def _grade_one(sub: Submission, options: Options, share: bool) -> tuple[dict, float]:
+def _grade_one(sub: Submission, options: Options, share: bool, fixes: bool = False) -> tuple[dict, float]:
     """Grade one submission. With ``share``, generated cases and oracle answers computed for
-    earlier submissions in this process are reused (verdicts are the same either way)."""
+    earlier submissions in this process are reused (verdicts are the same either way); with
+    ``fixes`` (the rubric's ``show_fixes``), verified fixes are added for the feedback."""
     global _CONSENSUS
     from gradcheck.oracles.consensus import Consensus
     from gradcheck.runner import check_path
@@ -162,6 +163,8 @@ def _grade_one(sub: Submission, options: Options, share: bool) -> tuple[dict, fl
         if _CONSENSUS is None or _CONSENSUS.share != share:
             _CONSENSUS = Consensus.default(share=share)
         options = replace(options, settings=replace(options.settings, share=share))
+        if fixes:
+            from gradcheck.fixes import check_with_fixes as check_path
         result = check_path(str(sub.path), options, _CONSENSUS)
         doc = result.to_json()
     except Exception as exc:  # gradcheck's own failure on this submission: recorded, not fatal
@@ -214,9 +217,9 @@ def grade(subs: list[Submission], rubric_spec: str, out: Path, options: Options,
 
     if jobs <= 1:
         for sub in todo:
-            finish(sub, *_grade_one(sub, options, share))
+            finish(sub, *_grade_one(sub, options, share, rubric.show_fixes))
     else:
-        _grade_in_pools(todo, options, share, jobs, finish)
+        _grade_in_pools(todo, options, share, jobs, finish, rubric.show_fixes)
     rows = []
     for s in subs:
         try:
@@ -301,30 +304,32 @@ def _harness_doc(sub: Submission, why: str) -> dict:
     return Result(subject=sub.id, harness_error=why).to_json()
 
 
-def _grade_in_pools(todo: list[Submission], options: Options, share: bool, jobs: int, finish) -> None:
+def _grade_in_pools(todo: list[Submission], options: Options, share: bool, jobs: int, finish,
+                    fixes: bool = False) -> None:
     """Grade in ``jobs`` processes. A grading process that dies breaks its whole pool and fails
     every unfinished submission in it, so those are graded again: the ones that may have been
     running each alone in a fresh process (if that one dies too, the submission is the cause
     and gets a harness error), the ones that had not started in a fresh pool."""
     pending = list(todo)
     while pending:
-        lost = _run_pool(pending, options, share, jobs, finish)
+        lost = _run_pool(pending, options, share, jobs, finish, fixes)
         # The pool starts work in submission order, and keeps at most one call queued beyond
         # its workers: whatever was running when it broke is among the first jobs + 1 lost.
         suspects, pending = lost[:jobs + 1], lost[jobs + 1:]
         for sub in suspects:
-            if _run_pool([sub], options, share, 1, finish):
+            if _run_pool([sub], options, share, 1, finish, fixes):
                 finish(sub, _harness_doc(sub, "the grading process died while grading it"), 0.0)
 
 
-def _run_pool(subs: list[Submission], options: Options, share: bool, jobs: int, finish) -> list[Submission]:
+def _run_pool(subs: list[Submission], options: Options, share: bool, jobs: int, finish,
+              fixes: bool = False) -> list[Submission]:
     """Grade ``subs`` in a fresh pool; returns those lost to a broken pool, in the given order."""
     order = {sub.id: i for i, sub in enumerate(subs)}
     lost = []
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
                                initializer=isolation.die_with_parent)
     try:
-        futures = {pool.submit(_grade_one, sub, options, share): sub for sub in subs}
+        futures = {pool.submit(_grade_one, sub, options, share, fixes): sub for sub in subs}
         for fut in as_completed(futures):
             sub = futures[fut]
             try:

@@ -32,7 +32,7 @@ BUILT_IN = ("part1", "full")
 _CHECK_KEYS = {"forward": "forward", "local_rule": "local rule", "end_to_end": "end-to-end"}
 _TRAVERSAL_ITEM_CODES = TRAVERSAL_CODES | {"no-backward", "no-grad"}  # named when it is lost
 TRAVERSAL_ITEM = "traversal"
-_TOP_KEYS = {"name", "required_ops", "optional_ops", "points", "deductions"}
+_TOP_KEYS = {"name", "required_ops", "optional_ops", "points", "deductions", "show_fixes"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,9 @@ class Rubric:
     points: dict[str, float]
     deductions: dict[str, float | str]
     text: str  # the rubric as written, part of the resume key
+    # feedback shows each finding's verified fix (gradcheck.fixes): off unless the rubric says
+    # so -- it costs a second check per failing submission and gives the answer away
+    show_fixes: bool = False
 
     def item_names(self) -> list[str]:
         names = [f"{op}: {label}" for op in (*self.required_ops, *self.optional_ops)
@@ -181,7 +184,10 @@ def _validate(data: dict, text: str, where: str) -> Rubric:
             fail(f"deductions.{code}", f'must be a number >= 0 or "all", not {cost!r}')
     if not ops:
         fail("required_ops", "must name at least one op")
+    if not isinstance(data.get("show_fixes", False), bool):
+        fail("show_fixes", f"must be true or false, not {data['show_fixes']!r}")
     name = data.get("name", Path(where).stem)
     return Rubric(name=str(name), required_ops=tuple(o for o, k in ops.items() if k == "required_ops"),
                   optional_ops=tuple(o for o, k in ops.items() if k == "optional_ops"),
-                  points={k: float(v) for k, v in points.items()}, deductions=dict(deductions), text=text)
+                  points={k: float(v) for k, v in points.items()}, deductions=dict(deductions), text=text,
+                  show_fixes=data.get("show_fixes", False))

@@ -240,3 +240,16 @@ def test_a_patched_notebook_changes_only_the_edited_cell():
     changed = [i for i, (a, b) in enumerate(zip(before["cells"], after["cells"], strict=True), 1) if a != b]
     assert changed == [cell]
     assert {k: v for k, v in after.items() if k != "cells"} == {k: v for k, v in before.items() if k != "cells"}
+
+
+def test_grading_shows_fixes_only_when_the_rubric_says_so(tmp_path):
+    from gradcheck.errors import UsageError
+    from gradcheck.grading.rubric import load_rubric
+
+    assert not load_rubric("part1").show_fixes and not load_rubric("full").show_fixes
+    rubric = tmp_path / "r.toml"
+    rubric.write_text('required_ops = ["add"]\nshow_fixes = true\n[points]\nlocal_rule = 1\n')
+    assert load_rubric(str(rubric)).show_fixes
+    rubric.write_text('required_ops = ["add"]\nshow_fixes = "yes"\n[points]\nlocal_rule = 1\n')
+    with pytest.raises(UsageError, match="show_fixes must be true or false"):
+        load_rubric(str(rubric))
