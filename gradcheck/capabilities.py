@@ -146,17 +146,19 @@ def decide(class_facts: dict, inspected: dict, backward_name: str | None = None)
 
 def _op_method(op: Op, attrs: dict) -> tuple[str | None, str]:
     """The first of the op's method names the class defines as a function, or None and, when a
-    method of that name cannot be the op, why. An op called by name (``x.relu()``) needs a
-    method that takes no argument besides self."""
+    method of that name cannot be the op, why. An op called by name (``x.relu()``,
+    ``x.max(y)``) needs a method that requires no more arguments than the call passes."""
     called_by_name = "{m}" in op.expr
+    passed = op.expr.count("{1}") + op.expr.count("{k}") if called_by_name else 0
     why = ""
     for name in op.methods:
         attr = attrs.get(name)
         if attr is None or attr["kind"] != "function":
             continue
         required = attr.get("required_args")
-        if called_by_name and isinstance(required, int) and required > 0:
-            why = why or f"`{name}` needs {required} argument(s), so `x.{name}()` cannot be called"
+        if called_by_name and isinstance(required, int) and required > passed:
+            call = op.apply_source(["x", "y"][:op.arity], op.constants[0] if op.constants else None, name)
+            why = why or f"`{name}` needs {required} argument(s), so `{call}` cannot be called"
             continue
         return name, ""
     return None, why

@@ -1,7 +1,7 @@
 """The op table: everything gradcheck knows about each op, as data.
 
 Generation, the oracles, the capability probe, the worker and the reports all read this table;
-adding an op (``gelu``, ``max``) is one more ``Op`` entry in ``OPS``.
+adding an op (``gelu``, ``maximum``) is one more ``Op`` entry in ``OPS``.
 
 An op is applied to a subject's values through ``expr``, a Python expression template in which
 ``{0}``/``{1}`` name the subject's operands, ``{k}`` the op's numeric constant and ``{m}`` the
@@ -225,6 +225,34 @@ OPS: tuple[Op, ...] = (
        lambda a, b: a**b, lambda a, b: a**b, mpmath=lambda a, b: a**b,
        domain=lambda a, b: a >= 0.1 and abs(b) <= 5, weight=1, symbol="**",
        probe=(1.3, 0.7), confirm="runs"),
+    # ELU with the usual alpha = 1: e^x - 1 below 0. Its slope is continuous at 0, its curvature
+    # is not: kept clear of 0 like relu; an elu with another alpha is not this op.
+    Op("elu", 1, "{0}.{m}()", "elu", lambda a: a if a > 0 else math.expm1(a),
+       lambda a: a.clamp(min=0) + a.clamp(max=0).exp() - 1,
+       lambda a: _sym().Piecewise((_sym().exp(a) - 1, a < 0), (a, True)),
+       mpmath=lambda a: a if a > 0 else _mp().exp(a) - 1,
+       domain=lambda a: abs(a) >= 1e-3 and a <= 20, weight=1, aliases=("ELU", "Elu"),
+       probe=(-1.3,), confirm="value"),
+    Op("atan", 1, "{0}.{m}()", "atan", math.atan,
+       lambda a: a.atan(), lambda a: _sym().atan(a), mpmath=lambda a: _mp().atan(a),
+       domain=lambda a: abs(a) <= 20, weight=1, aliases=("arctan", "Arctan", "ArcTan", "Atan")),
+    # `x.max(y)`: the larger of two values, its gradient going to that one only. At a tie any
+    # split is a valid subgradient, so cases keep the two apart (as relu's keep clear of 0) and
+    # no side is ever required. The same method with a number (`x.max(0.5)`, relu's way with a
+    # threshold) is maximum_number; a method taking one of the two kinds only is confirmed by
+    # running it.
+    Op("maximum", 2, "{0}.{m}({1})", "max", max,
+       lambda a, b: a.maximum(b),
+       lambda a, b: _sym().Piecewise((a, a > b), (b, True)),
+       mpmath=lambda a, b: a if a > b else b,
+       domain=lambda a, b: abs(a - b) >= 1e-3, weight=1, symbol="max",
+       aliases=("maximum", "Max", "__max__"), probe=(1.3, 0.7), confirm="runs"),
+    Op("maximum_number", 1, "{0}.{m}({k})", "max", lambda a, k: max(a, k),
+       lambda a, k: a.clamp(min=k),
+       lambda a, k: _sym().Piecewise((a, a > k), (k, True)),
+       mpmath=lambda a, k: a if a > k else _mp().mpf(k),
+       domain=lambda a, k: abs(a - k) >= 1e-3, constants=(0.5, -1.0), weight=1, symbol="max",
+       aliases=("maximum", "Max", "__max__"), probe=(1.3,), confirm="runs"),
 )
 
 OPS_BY_NAME: dict[str, Op] = {op.name: op for op in OPS}

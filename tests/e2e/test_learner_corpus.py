@@ -59,6 +59,8 @@ EXPECTED: dict[str, frozenset] = {
     # notebooks: the engine, then an exercise's cut-down (and still wrong) `Value` in a later cell
     "s31_exercise_variant_defined_last": CORRECT,
     "s32_later_definition_fixes_a_bug": CORRECT,  # the same ops again, the bug fixed: the later
+    "s33_max_elu_arctan": CORRECT,  # `x.max(y)`, `x.max(0.5)`, `elu(alpha=1.0)`, `arctan`
+    "s34_elu_slope_from_output": frozenset({("wrong-derivative", "elu")}),
 }
 
 # Where a finding must point: the statement a learner has to fix, (code, op) -> source line.
@@ -120,6 +122,7 @@ def test_a_gradient_read_for_data_is_said_so(results):
 CHECKED_OPS = {
     "s24_exp_dunder_and_value_exponent": {"exp": "__exp__", "vpow": "__pow__", "pow": "__pow__"},
     "s25_extra_activations": {"leaky_relu": "leaky_relu", "softplus": "softplus", "gelu_tanh": "gelu"},
+    "s33_max_elu_arctan": {"maximum": "max", "maximum_number": "max", "elu": "elu", "atan": "arctan"},
 }
 
 

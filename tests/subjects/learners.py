@@ -1959,3 +1959,160 @@ NOTEBOOKS['s32_later_definition_fixes_a_bug'] = [
     ("code", "h = Value(0.3).tanh()\nh.backward()"),
     ("code", _FULL_ENGINE),
 ]
+
+# Ops beyond the table's first ones, under a learner's names: `max` taking a value or a number,
+# `elu` with its alpha as a default argument, `arctan`.
+SOURCES['s33_max_elu_arctan'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, _children=(), _op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(_children)
+        self._op = _op
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def max(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        bigger = self.data >= other.data
+        out = Value(self.data if bigger else other.data, (self, other), "max")
+
+        def _backward():
+            if bigger:
+                self.grad += out.grad
+            else:
+                other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def elu(self, alpha=1.0):
+        x = self.data
+        out = Value(x if x > 0 else alpha * (math.exp(x) - 1), (self,), "elu")
+
+        def _backward():
+            slope = 1.0 if x > 0 else alpha * math.exp(x)
+            self.grad += slope * out.grad
+        out._backward = _backward
+        return out
+
+    def arctan(self):
+        out = Value(math.atan(self.data), (self,), "arctan")
+
+        def _backward():
+            self.grad += out.grad / (1 + self.data ** 2)
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(v):
+            if v not in seen:
+                seen.add(v)
+                for child in v._prev:
+                    visit(child)
+                order.append(v)
+        visit(self)
+        self.grad = 1.0
+        for v in reversed(order):
+            v._backward()
+'''
+
+# elu's slope below 0 taken from the output alone (e^x - 1), missing alpha's + 1
+SOURCES['s34_elu_slope_from_output'] = SOURCES['s33_max_elu_arctan'].replace(
+    "slope = 1.0 if x > 0 else alpha * math.exp(x)", "slope = 1.0 if x > 0 else out.data")
+
+# `__eq__` written to compare values by their data, and no `__hash__`: Python then makes the
+# class unhashable. Here the children are kept in a set, so every op raises TypeError while
+# building its result.
+SOURCES['s35_eq_without_hash_children_set'] = '''\
+import math
+
+
+class Value:
+    def __init__(self, data, _children=(), _op=""):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(_children)
+        self._op = _op
+        self._backward = lambda: None
+
+    def __eq__(self, other):
+        return isinstance(other, Value) and self.data == other.data
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other), "+")
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other), "*")
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,), "tanh")
+
+        def _backward():
+            self.grad += (1 - t * t) * out.grad
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        topo, seen = [], set()
+
+        def build(v):
+            if v not in seen:
+                seen.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+'''
+
+# The same `__eq__` with the children in a tuple: the ops work, and backward()'s visited set
+# raises TypeError instead.
+SOURCES['s36_eq_without_hash_visited_set'] = SOURCES['s35_eq_without_hash_children_set'].replace(
+    "self._prev = set(_children)", "self._prev = tuple(_children)")

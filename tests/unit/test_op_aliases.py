@@ -115,4 +115,28 @@ def test_new_ops_are_optional_in_every_rubric():
     for name in ("full", "part1"):
         assert set(load_rubric(name).required_ops) <= lecture
     assert {op.name for op in OPS} - lecture >= {"sqrt", "sin", "cos", "leaky_relu", "softplus",
-                                                 "gelu", "gelu_tanh", "rpow", "vpow"}
+                                                 "gelu", "gelu_tanh", "rpow", "vpow", "elu", "atan",
+                                                 "maximum", "maximum_number"}
+
+
+def test_max_takes_its_argument_and_serves_values_and_numbers():
+    caps = caps_with(max=method(required_args=1))
+    assert caps.op_methods["maximum"] == caps.op_methods["maximum_number"] == "max"
+    # each kind of argument is tried once: a max written for numbers only is not `maximum`
+    wires = probe_wires(caps)
+    assert [wires[op][-1]["expr"] for op in ("maximum", "maximum_number")] == ["{0}.max({1})", "{0}.max(0.5)"]
+    settle_probes(caps, {"maximum": ran(error=SubjectError("AttributeError", "'Value' has no 'real'")),
+                         "maximum_number": ran(1.3)})
+    assert not caps.ops["maximum"] and caps.ops["maximum_number"]
+    # a max that needs two arguments cannot be `x.max(y)`, and says so
+    caps = caps_with(maximum=method(required_args=2))
+    assert not caps.ops["maximum"] and "`x.maximum(y)` cannot be called" in caps.absence(get_op("maximum"))
+
+
+def test_elu_with_another_alpha_is_not_checked():
+    caps = caps_with(ELU=method())
+    settle_probes(caps, {"elu": ran(0.5 * get_op("elu").value(-1.3))})
+    assert not caps.ops["elu"]
+    caps = caps_with(ELU=method())
+    settle_probes(caps, {"elu": ran(get_op("elu").value(-1.3))})
+    assert caps.ops["elu"] and caps.op_methods["elu"] == "ELU"

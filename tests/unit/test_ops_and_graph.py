@@ -58,8 +58,10 @@ def definitions_at(op: Op, operands: list[float], k) -> dict[str, float]:
             "sympy": float(expr.subs(dict(zip(symbols, operands, strict=True))).evalf(30)),
             "mpmath": float(op.mpmath(*[mpmath.mpf(x) for x in operands], *constant)),
             # an op called by name is its method; torch has methods of some of those names
+            # (with tensor arguments: `a.max(b)` is torch's too, `a.max(0.5)` is not)
             **({"expr": float(eval(source, {"a": tensors[0], "b": tensors[-1]}))}  # noqa: S307
-               if "{m}" not in op.expr or hasattr(torch.Tensor, op.method) else {}),
+               if "{m}" not in op.expr or hasattr(torch.Tensor, op.method) and "{k}" not in op.expr
+               else {}),
         }
 
 
@@ -179,6 +181,11 @@ KNOWN = {
                   ((1.0,), None, 0.8411919906082767, (1.0829640838457826,))],
     "rpow": [((3.0,), 2.0, 8.0, (8 * LN2,)), ((2.0,), 0.5, 0.25, (-0.25 * LN2,))],  # d k**a = k**a ln k
     "vpow": [((2.0, 3.0), None, 8.0, (12.0, 8 * LN2))],  # d a**b = (b a**(b-1), a**b ln a)
+    "elu": [((0.7,), None, 0.7, (1.0,)), ((-LN2,), None, -0.5, (0.5,))],  # e^a - 1 below 0, d = e^a
+    "atan": [((1.0,), None, PI / 4, (0.5,)), ((SQRT3,), None, PI / 3, (0.25,))],  # d = 1 / (1 + a^2)
+    # the gradient goes to the larger operand only
+    "maximum": [((0.5, 2.0), None, 2.0, (0.0, 1.0)), ((2.0, 0.5), None, 2.0, (1.0, 0.0))],
+    "maximum_number": [((0.7,), 0.5, 0.7, (1.0,)), ((-1.5,), -1.0, -1.0, (0.0,))],
 }
 
 
