@@ -180,6 +180,8 @@ def textbook_rule(finding: Finding, ctx: Context) -> Proposal | None:
     ret = final_return(method)
     if ret is None or ctx.names.closure is None or closures(method):
         return None
+    if ctx.code.method(ctx.names.class_name, ctx.names.closure) is not None:
+        return None  # the class's own method runs the rules (a dispatch design): no closure to add
     block = ["def _backward():", *(f"    {line}" for line in rule), f"{out}.{ctx.names.closure} = _backward"]
     edit = Edit(cell, ret.lineno, ret.lineno, change.insert_before(block))
     return Proposal(finding, [edit], f"a `_backward` for `{finding.op}` with the textbook rule", rewrite=True)
