@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--python", metavar="PATH",
                         help="interpreter that would run submissions (default: this one)")
 
+    cache = sub.add_parser("cache", help="the case store: where it is, clear it, rebuild the shipped one")
+    cache.add_argument("action", choices=("info", "clear", "build"),
+                       help="info: location and size; clear: remove every stored bundle; build: "
+                            "rebuild the bundles shipped with gradcheck (for its developers)")
+    _add_cache_options(cache)
+
     gs = sub.add_parser("gradescope", help="grade inside Gradescope's autograder container")
     gs.add_argument("--rubric", default="part1", metavar="R", help="built-in rubric or TOML file (default part1)")
     gs.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
@@ -106,7 +112,26 @@ def _add_subject_options(parser: argparse.ArgumentParser) -> None:
                        metavar="PATH", help="read the seed from a file (keeps it off command lines)")
     parser.add_argument("--python", metavar="PATH",
                         help="interpreter that runs the submission (default: this one)")
+    _add_cache_options(parser)
     add_limit_options(parser)
+
+
+def _add_cache_options(parser: argparse.ArgumentParser) -> None:
+    cache = parser.add_argument_group("case store (generated cases and oracle answers)")
+    where = cache.add_mutually_exclusive_group()
+    where.add_argument("--cache-dir", type=Path, metavar="DIR",
+                       help="keep them in DIR (default: GRADCHECK_CACHE_DIR, else the user cache "
+                            "directory; `gradcheck cache info` shows it)")
+    where.add_argument("--no-cache", action="store_true",
+                       help="neither read nor write stored cases: generate and ask the oracles")
+
+
+def _case_store(args: argparse.Namespace):
+    from gradcheck.case_store import CaseStore, default_directory
+
+    if getattr(args, "no_cache", False):
+        return None
+    return CaseStore(getattr(args, "cache_dir", None) or default_directory())
 
 
 def add_limit_options(parser: argparse.ArgumentParser) -> None:
@@ -163,9 +188,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     if args.command == "doctor":
         return _doctor(args.python or sys.executable)
+    if args.command == "cache":
+        return _cache(args)
     options = Options(class_name=args.class_name, backward=args.backward, python=args.python,
                       settings=CheckSettings(examples=args.examples, seed=args.seed),
-                      limits=limits_from(args))
+                      limits=limits_from(args), cases=_case_store(args))
     try:
         if args.command == "grade":
             return _grade(args, options)
@@ -249,6 +276,32 @@ def _doctor(python: str) -> int:
     print("  submissions still run in a separate process with resource limits, but without "
           "their own pid, IPC and mount namespaces; install bubblewrap before grading a class")
     return EXIT_FAIL
+
+
+def _cache(args: argparse.Namespace) -> int:
+    """``gradcheck cache info|clear|build``."""
+    from gradcheck.case_store import SHIPPED, SUFFIX
+
+    store = _case_store(args)
+    if store is None:
+        print("gradcheck: error: --no-cache leaves no store to act on", file=sys.stderr)
+        return EXIT_USAGE
+    if args.action == "build":
+        from gradcheck.case_store.build import build
+
+        built = build(progress=lambda line: print(line, file=sys.stderr))
+        print(f"{len(built)} bundles written to {SHIPPED}")
+        return EXIT_PASS
+    if args.action == "clear":
+        freed = store.clear()
+        print(f"cleared {store.directory} ({freed / 2**20:.1f} MB)")
+        return EXIT_PASS
+    bundles = store.bundles()
+    size = sum(p.stat().st_size for p in bundles)
+    print(f"cache: {store.directory}")
+    print(f"  {len(bundles)} bundles, {size / 2**20:.1f} MB of at most {store.limit_bytes / 2**20:.0f} MB")
+    print(f"shipped: {SHIPPED} ({len(list(SHIPPED.glob('*' + SUFFIX)))} bundles)")
+    return EXIT_PASS
 
 
 def _warn_if_limited(python: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from gradcheck.case_store import Bundle, CaseStore
 from gradcheck.checks import CheckSettings, Subject, death, merge_deaths
 from gradcheck.checks.attribution import Composition, attribute
 from gradcheck.checks.basics import capability_findings, forward_check
@@ -49,6 +50,8 @@ class Options:
     helpers_beside: bool = False
     settings: CheckSettings = field(default_factory=CheckSettings)
     limits: Limits = field(default_factory=Limits)
+    # generated cases and oracle answers kept between runs (None: computed afresh every time)
+    cases: CaseStore | None = field(default_factory=CaseStore.default)
 
 
 def check_path(target: str, options: Options, consensus: Consensus | None = None) -> Result:
@@ -83,15 +86,17 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
             if submission.kind != "module":
                 result.subject = f"{result.subject} ({report.caps.class_name})"
             checked = Subject(session=session, consensus=consensus, settings=options.settings)
-            consensus.tolerance_scale = precision_scale(report.caps.data_bytes)
-            if consensus.tolerance_scale != 1.0:
+            scale = precision_scale(report.caps.data_bytes)
+            if scale != 1.0:
                 result.notes.append(f"{report.caps.class_name} computes with {report.caps.data_bytes}-byte "
-                                    f"numbers: compared at {consensus.tolerance_scale:g}x the float64 "
-                                    "tolerance")
+                                    f"numbers: compared at {scale:g}x the float64 tolerance")
+            cases = _open_cases(options, report.caps.supported_ops)
             try:
-                verdict = run_checks(checked)
+                with consensus.using(cases, scale):
+                    verdict = run_checks(checked)
             finally:
-                consensus.tolerance_scale = 1.0
+                if cases is not None:
+                    options.cases.save(cases)
             result.findings.extend(verdict.findings)
             result.traversal = verdict.traversal
             result.coverage = verdict.coverage
@@ -108,6 +113,13 @@ def check_submission(submission: Submission, options: Options, consensus: Consen
             f.location = submission.with_context(f.location)
     result.output = session.client.captured_output()  # complete only once the worker is gone
     return result
+
+
+def _open_cases(options: Options, ops: list[str]) -> Bundle | None:
+    if options.cases is None:
+        return None
+    cfg = options.settings
+    return options.cases.open(ops, cfg.examples, cfg.max_ops, cfg.seed)
 
 
 @dataclass

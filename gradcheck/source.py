@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import re
 from dataclasses import dataclass
 
@@ -38,16 +39,24 @@ def parse_or_none(source: str) -> ast.Module | None:
 
 
 def function_at(source: str, line: int) -> ast.FunctionDef | ast.Lambda | None:
+    """The function (or lambda) defined at ``line``: the first one there, in walk order.
+    Callers only read the tree they get; it is shared between calls."""
+    return _functions_by_line(source).get(line)
+
+
+@functools.lru_cache(maxsize=8)
+def _functions_by_line(source: str) -> dict[int, ast.AST]:
+    # one parse per source: a check asks about dozens of closures of the same file
     tree = parse_or_none(source)
+    found: dict[int, ast.AST] = {}
     if tree is None:
-        return None
-    best = None
+        return found
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) and node.lineno == line:
-            best = best or node
-        elif isinstance(node, ast.FunctionDef) and node.decorator_list and node.decorator_list[0].lineno == line:
-            best = best or node
-    return best
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            found.setdefault(node.lineno, node)
+        if isinstance(node, ast.FunctionDef) and node.decorator_list:
+            found.setdefault(node.decorator_list[0].lineno, node)
+    return found
 
 
 def grad_statements(source: str, func_line: int, grad_attr: str) -> list[GradStatement]:

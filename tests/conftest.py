@@ -1,4 +1,7 @@
+import atexit
 import os
+import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -8,6 +11,13 @@ from hypothesis import HealthCheck, settings
 from gradcheck.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The tests never read or write the user's case store: each session gets an empty one (the
+# bundles shipped with gradcheck are still read, as on a fresh install). Set here, before any
+# test runs, so that every CLI run in a subprocess inherits it.
+_CACHE = tempfile.mkdtemp(prefix="gradcheck-test-cache-")
+os.environ["GRADCHECK_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 REFERENCE = ROOT / "reference_impls"
 
 settings.register_profile("ci", max_examples=200, derandomize=True, deadline=None,

@@ -11,11 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
-from hypothesis.errors import FlakyFailure
-
 from gradcheck.checks import Subject, death
-from gradcheck.checks.generate import expression_dags, without_local_constants
 from gradcheck.checks.outcomes import EndToEndOutcome, RuleOutcome
 from gradcheck.findings import Stage
 from gradcheck.graph import Graph
@@ -23,10 +19,6 @@ from gradcheck.ops import get_op
 from gradcheck.oracles.consensus import Expected
 from gradcheck.sandbox.limits import WorkerDied
 from gradcheck.sandbox.replies import GraphRun
-
-
-class _Falsified(Exception):
-    pass
 
 
 @dataclass
@@ -75,42 +67,62 @@ class Search:
 
 def search(run: Search, ops: list[str], focus: str | None = None) -> Counterexample | None:
     """One property search; returns the shrunk counterexample, or None if none was found."""
-    cfg = run.subject.settings
+    if _first_failure(run, _sequence(run.subject, ops, focus)) is None:
+        return None
+    from gradcheck.checks.property_search import shrunk_failure  # Hypothesis: only on a failure
+
+    return shrunk_failure(run, ops, focus)
+
+
+def _sequence(subject: Subject, ops: list[str], focus: str | None) -> tuple[Graph, ...]:
+    """The graphs a search tries first: shared in this process, else from the case store, else
+    generated (and then kept in both)."""
+    cfg, cases = subject.settings, subject.consensus.cases
     key = (tuple(ops), focus, cfg.examples, cfg.max_ops, cfg.seed)
     sequence = _SEQUENCES.get(key) if cfg.share else None
+    if sequence is None and cases is not None:
+        sequence = cases.sequence(ops, focus)
     if sequence is None:
-        sequence = _generate(ops, focus, cfg)
-        if cfg.share:
-            _SEQUENCES[key] = sequence
-    if not any(_check_case(run, g) for g in sequence):
-        return None
-    return _hypothesis_search(run, ops, focus)
+        from gradcheck.checks.property_search import generated  # Hypothesis: only on a miss
+
+        sequence = generated(ops, focus, cfg)
+    if cfg.share:
+        _SEQUENCES[key] = sequence
+    if cases is not None:
+        cases.keep_sequence(ops, focus, sequence)
+    return sequence
 
 
-def _settings(cfg):
-    return settings(max_examples=cfg.examples, database=None, deadline=None, verbosity=Verbosity.quiet,
-                    derandomize=cfg.seed is None, report_multiple_bugs=False, print_blob=False,
-                    phases=(Phase.generate, Phase.shrink), suppress_health_check=list(HealthCheck))
+# Graphs sent to the worker in one request: a search is a few round trips, not a hundred, and
+# a request stays far inside the per-request time limit even for a slow subject.
+BATCH = 25
 
 
-def _seeded(test, cfg):
-    return seed(cfg.seed)(test) if cfg.seed is not None else test
+def _first_failure(search_: Search, sequence: tuple[Graph, ...]) -> Counterexample | None:
+    """The first graph of ``sequence`` on which the subject disagrees with the oracles. Graphs
+    go to the worker in batches; a graph after the first failure in its batch is run but not
+    judged, so what is judged and counted is what one-by-one running would judge."""
+    for start in range(0, len(sequence), BATCH):
+        chunk = sequence[start:start + BATCH]
+        expected = [search_.subject.consensus.expected(g) for g in chunk]
+        asked = [g for g, e in zip(chunk, expected, strict=True) if e is not None]
+        runs = iter(_run(search_, asked) if asked else [])
+        for graph, answer in zip(chunk, expected, strict=True):
+            search_.subject.log.count("cases")
+            if answer is None:
+                continue
+            search_.judged.update(graph.ops_used)
+            verdict = compare(graph, run := next(runs), answer, search_.grads)
+            if verdict:
+                return Counterexample(graph, run, answer, *verdict)
+    return None
 
 
-def _generate(ops: list[str], focus: str | None, cfg) -> tuple[Graph, ...]:
-    seen: list[Graph] = []
-
-    @_settings(cfg)
-    @given(expression_dags(ops, max_ops=cfg.max_ops, focus=focus))
-    def record(graph: Graph) -> None:
-        seen.append(graph)
-
-    with without_local_constants():
-        _seeded(record, cfg)()
-    return tuple(seen)
+def _run(search_: Search, graphs: list[Graph]) -> list[GraphRun]:
+    return search_.subject.session.run(graphs, grads=search_.grads, use_backward=search_.use_backward)
 
 
-def _check_case(search_: Search, graph: Graph) -> Counterexample | None:
+def check_case(search_: Search, graph: Graph) -> Counterexample | None:
     """Run one graph on the subject and compare; None when it agrees with the oracles (or the
     oracles disagree among themselves, which is not held against the subject)."""
     subject = search_.subject
@@ -119,45 +131,9 @@ def _check_case(search_: Search, graph: Graph) -> Counterexample | None:
     if expected is None:
         return None
     search_.judged.update(graph.ops_used)
-    run = subject.session.run([graph], grads=search_.grads, use_backward=search_.use_backward)[0]
+    run = _run(search_, [graph])[0]
     verdict = compare(graph, run, expected, search_.grads)
     return Counterexample(graph, run, expected, *verdict) if verdict else None
-
-
-def _hypothesis_search(run: Search, ops: list[str], focus: str | None) -> Counterexample | None:
-    """The last failure Hypothesis reports is the shrunk one (it replays it at the end)."""
-    found: list[Counterexample] = []
-    died: list[WorkerDied] = []
-    cfg = run.subject.settings
-
-    @_settings(cfg)
-    @given(expression_dags(ops, max_ops=cfg.max_ops, focus=focus))
-    def prop(graph: Graph) -> None:
-        if died:
-            return  # the worker died once: don't let shrinking replay a hang again and again
-        try:
-            cx = _check_case(run, graph)
-        except WorkerDied as exc:
-            exc.case = graph.describe()
-            died.append(exc)
-            return
-        if cx is not None:
-            found.append(cx)
-            raise _Falsified()
-
-    try:
-        with without_local_constants():
-            _seeded(prop, cfg)()
-    except _Falsified:
-        pass
-    except FlakyFailure:
-        # The same graph failed once and passed on replay: the subject's result depends on
-        # something like set iteration order (objects hash by address). Wrong some of the
-        # time is wrong; report the failing run as it was observed.
-        pass
-    if died:
-        raise died[0]
-    return found[-1] if found else None
 
 
 def end_to_end_check(subject: Subject, exclude: frozenset[str], rules: RuleOutcome,

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from gradcheck.graph import Graph
 from gradcheck.oracles import ORACLE_NAMES, Oracle, get_oracle
+
+if TYPE_CHECKING:
+    from gradcheck.case_store import Bundle
 
 
 def precision_scale(number_bytes: int | None) -> float:
@@ -52,7 +57,7 @@ def _close(actual: float | None, expected: float, tol: float) -> bool:
 
 @dataclass
 class Consensus:
-    oracles: list[Oracle] = field(default_factory=list)
+    oracle_names: tuple[str, ...] = ORACLE_NAMES
     discarded: Counter = field(default_factory=Counter)
     agreed: int = 0
     # Answers are kept per graph: derandomized searches generate the same graphs for every
@@ -61,20 +66,45 @@ class Consensus:
     # Tolerances are multiplied by this for the subject being checked: 1 for float64 numbers,
     # more for a subject that computes in float32 (see ``precision_scale``).
     tolerance_scale: float = 1.0
+    # The case store's bundle for the subject being checked (see ``using``): answers are read
+    # from it before any oracle is asked, and what the oracles compute is added to it.
+    cases: Bundle | None = None
     _memo: dict = field(default_factory=dict, repr=False)
+    _oracles: list[Oracle] | None = field(default=None, repr=False)
 
     @classmethod
     def default(cls, share: bool = True) -> Consensus:
-        return cls([get_oracle(name) for name in ORACLE_NAMES], share=share)
+        return cls(share=share)
+
+    @property
+    def oracles(self) -> list[Oracle]:
+        """Created on first need: importing torch and sympy is most of a cold check's time, and
+        a check whose answers are all in the case store needs neither."""
+        if self._oracles is None:
+            self._oracles = [get_oracle(name) for name in self.oracle_names]
+        return self._oracles
+
+    @contextmanager
+    def using(self, cases: Bundle | None, tolerance_scale: float = 1.0):
+        """Answer one subject's questions from ``cases`` and at its tolerance."""
+        self.cases, self.tolerance_scale = cases, tolerance_scale
+        try:
+            yield self
+        finally:
+            self.cases, self.tolerance_scale = None, 1.0
 
     def expected(self, graph: Graph) -> Expected | None:
         """The agreed answer, or None (and the reason counted) when the oracles disagree."""
-        if self.share and graph in self._memo:
-            answer, reason = self._memo[graph]
-        else:
-            answer, reason = self._evaluate(graph)
-            if self.share:
-                self._memo[graph] = (answer, reason)
+        found = self._memo.get(graph) if self.share else None
+        if found is None and self.cases is not None:
+            found = self.cases.answer(graph)
+        if found is None:
+            found = self._evaluate(graph)
+        if self.share:
+            self._memo[graph] = found
+        if self.cases is not None:
+            self.cases.keep_answer(graph, found)
+        answer, reason = found
         if answer is None:
             self.discarded[reason] += 1
             return None

@@ -1,0 +1,247 @@
+"""The case store: generated graphs and the oracles' agreed answers, kept on disk.
+
+What a subject is compared against does not depend on the subject. The graphs a property search
+tries first depend only on the ops searched, the search settings and the code that generates
+them; the oracles' answer for a graph depends only on the graph and the oracles. Both are
+computed once and kept, so a check that finds nothing wrong imports neither torch nor sympy and
+generates nothing: it reads a file, runs the subject and compares.
+
+A *bundle* holds everything one check asked for: the sequences of its searches and the answers
+for every graph it compared. It is keyed by everything that determines that content -- the
+subject's op set, the search settings, and a fingerprint of gradcheck's generating and oracle
+code and of the versions of Hypothesis, torch, sympy and mpmath -- so a stale bundle is never
+read: it simply has another name. Bundles live in a user cache directory (platformdirs;
+``GRADCHECK_CACHE_DIR`` or ``--cache-dir`` elsewhere); gradcheck also ships bundles for common op
+sets (``shipped/``, see ``case_store.build``), read when the cache has none.
+
+Writes are atomic (a temporary file renamed over the old one) and merged under a lock, so
+concurrent checks (``grade -j``) lose nothing; the directory is kept under a size limit by
+removing the least recently used bundles.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from gradcheck.case_store.codec import (
+    answer_from_json,
+    answer_to_json,
+    graph_from_json,
+    graph_to_json,
+)
+from gradcheck.graph import Graph
+from gradcheck.oracles.consensus import Expected
+
+FORMAT = 1
+SHIPPED = Path(__file__).parent / "shipped"
+SUFFIX = ".json.gz"
+DEFAULT_LIMIT_MB = 64
+
+_PACKAGE = Path(__file__).parent.parent
+# gradcheck's own files whose content decides the cases and answers: any edit to them gives
+# every bundle a new name
+_DETERMINING = ("ops.py", "graph.py", "checks/generate.py", "checks/property_search.py",
+                "oracles/__init__.py", "oracles/consensus.py", "oracles/torch_oracle.py",
+                "oracles/sympy_oracle.py", "oracles/finite_difference.py", "case_store/codec.py")
+_DISTRIBUTIONS = ("hypothesis", "torch", "sympy", "mpmath")
+
+Answer = tuple[Expected | None, str]  # the agreed answer, or None and why the oracles disagreed
+SearchKey = tuple[tuple[str, ...], str | None]  # (ops searched, focus op)
+
+
+@functools.cache
+def fingerprint() -> str:
+    digest = hashlib.sha256(f"gradcheck case store {FORMAT}\n".encode())
+    for name in _DETERMINING:
+        digest.update(name.encode() + b"\0" + (_PACKAGE / name).read_bytes())
+    for dist in _DISTRIBUTIONS:
+        try:
+            digest.update(f"{dist} {version(dist)}\n".encode())
+        except PackageNotFoundError:
+            digest.update(f"{dist} absent\n".encode())
+    return digest.hexdigest()
+
+
+def bundle_name(ops: Iterable[str], examples: int, max_ops: int, seed: int | None) -> str:
+    """The file name of a bundle: a hash, so a secret seed is never written in clear."""
+    key = json.dumps({"ops": sorted(ops), "examples": examples, "max_ops": max_ops, "seed": seed},
+                     sort_keys=True)
+    return hashlib.sha256(f"{fingerprint()}\n{key}".encode()).hexdigest()[:32] + SUFFIX
+
+
+@dataclass
+class Bundle:
+    """One check's cases: read from disk, grown with what the check computes, saved after it."""
+
+    name: str
+    sequences: dict[SearchKey, tuple[Graph, ...]] = field(default_factory=dict)
+    answers: dict[Graph, Answer] = field(default_factory=dict)
+    added: int = 0  # entries not on disk yet
+
+    def sequence(self, ops: Iterable[str], focus: str | None) -> tuple[Graph, ...] | None:
+        return self.sequences.get((tuple(ops), focus))
+
+    def keep_sequence(self, ops: Iterable[str], focus: str | None, graphs: tuple[Graph, ...]) -> None:
+        key = (tuple(ops), focus)
+        if key not in self.sequences:
+            self.sequences[key] = graphs
+            self.added += 1
+
+    def answer(self, graph: Graph) -> Answer | None:
+        return self.answers.get(graph)
+
+    def keep_answer(self, graph: Graph, answer: Answer) -> None:
+        if graph not in self.answers:
+            self.answers[graph] = answer
+            self.added += 1
+
+    def merge(self, other: Bundle) -> None:
+        """Take what ``other`` has and this one lacks (answers are the same wherever computed)."""
+        for key, graphs in other.sequences.items():
+            self.sequences.setdefault(key, graphs)
+        for graph, answer in other.answers.items():
+            self.answers.setdefault(graph, answer)
+
+    def to_json(self) -> dict:
+        # sorted, so that the same content is the same file (the shipped store is compared
+        # with a rebuild)
+        sequences = sorted(([list(ops), focus, [graph_to_json(g) for g in graphs]]
+                            for (ops, focus), graphs in self.sequences.items()), key=json.dumps)
+        answers = sorted(([graph_to_json(g), answer_to_json(*a)] for g, a in self.answers.items()),
+                         key=json.dumps)
+        return {"format": FORMAT, "fingerprint": fingerprint(), "sequences": sequences,
+                "answers": answers}
+
+    @classmethod
+    def from_json(cls, name: str, data: dict) -> Bundle:
+        bundle = cls(name)
+        if data.get("format") != FORMAT or data.get("fingerprint") != fingerprint():
+            return bundle
+        for ops, focus, graphs in data["sequences"]:
+            bundle.sequences[(tuple(ops), focus)] = tuple(graph_from_json(g) for g in graphs)
+        for graph, answer in data["answers"]:
+            bundle.answers[graph_from_json(graph)] = answer_from_json(answer)
+        return bundle
+
+
+def read_bundle(path: Path) -> Bundle | None:
+    """The bundle in ``path``; None when there is none or it cannot be read (a damaged file is
+    a cache miss, and is overwritten by the next save)."""
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            data = json.load(f)
+        return Bundle.from_json(path.name, data)
+    except (OSError, EOFError, ValueError, KeyError, TypeError):
+        return None
+
+
+def write_bundle(bundle: Bundle, path: Path) -> None:
+    """Atomically: readers see the old file or the new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        raw = json.dumps(bundle.to_json(), separators=(",", ":")).encode()
+        with open(tmp, "wb") as f:
+            f.write(gzip.compress(raw, mtime=0))  # mtime=0: same content, same bytes
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class CaseStore:
+    """Where bundles are read from and saved to. ``directory`` None: the shipped bundles only,
+    nothing written."""
+
+    directory: Path | None
+    shipped: Path | None = SHIPPED
+    limit_bytes: int = DEFAULT_LIMIT_MB * 2**20
+
+    @classmethod
+    def default(cls) -> CaseStore:
+        return cls(default_directory())
+
+    def open(self, ops: Iterable[str], examples: int, max_ops: int, seed: int | None) -> Bundle:
+        name = bundle_name(ops, examples, max_ops, seed)
+        for where in (self.directory, self.shipped):
+            if where is not None and (found := read_bundle(where / name)) is not None:
+                if where == self.directory:
+                    _touch(where / name)  # recently used: kept longest
+                return found
+        return Bundle(name)
+
+    def save(self, bundle: Bundle) -> None:
+        """Write what the check added. The cache is an optimisation: if it cannot be written
+        (read-only home, full disk) the check's result is unaffected."""
+        if self.directory is None or not bundle.added:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / bundle.name
+            with _locked(self.directory / ".lock"):
+                if (on_disk := read_bundle(path)) is not None:  # another process saved meanwhile
+                    bundle.merge(on_disk)
+                write_bundle(bundle, path)
+                self._prune(keep=path)
+            bundle.added = 0
+        except OSError:
+            pass
+
+    def bundles(self) -> list[Path]:
+        if self.directory is None or not self.directory.is_dir():
+            return []
+        return sorted(self.directory.glob("*" + SUFFIX))
+
+    def clear(self) -> int:
+        """Remove every bundle; how many bytes were freed."""
+        freed = 0
+        for path in self.bundles():
+            freed += path.stat().st_size
+            path.unlink(missing_ok=True)
+        return freed
+
+    def _prune(self, keep: Path) -> None:
+        """Least recently used bundles go first, until the directory is under the limit."""
+        paths = sorted(self.bundles(), key=lambda p: p.stat().st_mtime)
+        total = sum(p.stat().st_size for p in paths)
+        for path in paths:
+            if total <= self.limit_bytes:
+                break
+            if path != keep:
+                total -= path.stat().st_size
+                path.unlink(missing_ok=True)
+
+
+def default_directory() -> Path:
+    env = os.environ.get("GRADCHECK_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("gradcheck", appauthor=False))
+
+
+@contextmanager
+def _locked(path: Path):
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass

@@ -1,0 +1,127 @@
+"""The case store on its own: what is saved is read back bit for bit, concurrent saves lose
+nothing, a damaged file is a miss, the size limit holds, and a secret seed is never written."""
+
+import gzip
+import json
+import multiprocessing
+import os
+import time
+
+from gradcheck.case_store import Bundle, CaseStore, bundle_name, read_bundle
+from gradcheck.checks import CheckSettings
+from gradcheck.checks.property_search import generated
+from gradcheck.graph import Graph, apply, leaf
+from gradcheck.oracles.consensus import Consensus
+
+OPS = ["add", "mul", "tanh", "pow", "sub"]
+SETTINGS = CheckSettings(examples=30)
+
+
+def _graphs() -> tuple[Graph, ...]:
+    return generated(OPS, None, SETTINGS)
+
+
+def test_sequences_and_answers_read_back_exactly(tmp_path):
+    graphs = _graphs()
+    consensus = Consensus.default()
+    answers = {g: consensus._evaluate(g) for g in graphs}
+    assert sum(a is not None for a, _ in answers.values()) >= 25  # real answers, not discards
+    store = CaseStore(tmp_path, shipped=None)
+    bundle = store.open(OPS, SETTINGS.examples, SETTINGS.max_ops, None)
+    bundle.keep_sequence(OPS, None, graphs)
+    for g, a in answers.items():
+        bundle.keep_answer(g, a)
+    store.save(bundle)
+
+    again = store.open(OPS, SETTINGS.examples, SETTINGS.max_ops, None)
+    assert again.sequence(OPS, None) == graphs
+    assert again.sequence(OPS, "mul") is None
+    for g, a in answers.items():
+        assert again.answer(g) == a  # floats compare exactly: == on every list
+    assert again.added == 0
+
+
+def test_a_consensus_with_a_bundle_never_asks_an_oracle_for_a_stored_answer(tmp_path):
+    graphs = _graphs()[:10]
+    first = Consensus.default()
+    bundle = Bundle("b" + ".json.gz")
+    with first.using(bundle):
+        expected = [first.expected(g) for g in graphs]
+    assert len(bundle.answers) == len(graphs)
+
+    second = Consensus(oracle_names=("no-such-oracle",))  # any oracle use would raise
+    with second.using(bundle):
+        assert [second.expected(g) for g in graphs] == expected
+    assert second._oracles is None
+
+
+def _save_many(directory, worker: int) -> None:
+    store = CaseStore(directory, shipped=None)
+    for i in range(20):
+        bundle = store.open(["add"], 100, 10, None)
+        g = Graph((leaf(worker + i / 100), leaf(1.0), apply("add", 0, 1)))
+        bundle.keep_answer(g, (None, f"worker {worker} entry {i}"))
+        store.save(bundle)
+
+
+def test_concurrent_saves_lose_no_entry(tmp_path):
+    procs = [multiprocessing.get_context("fork").Process(target=_save_many, args=(tmp_path, w))
+             for w in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    bundle = CaseStore(tmp_path, shipped=None).open(["add"], 100, 10, None)
+    assert len(bundle.answers) == 60
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_damaged_bundle_is_a_miss_and_is_replaced(tmp_path):
+    store = CaseStore(tmp_path, shipped=None)
+    name = bundle_name(["add"], 100, 10, None)
+    (tmp_path / name).write_bytes(b"\x1f\x8b not really gzip")
+    assert read_bundle(tmp_path / name) is None
+    bundle = store.open(["add"], 100, 10, None)
+    assert bundle.answers == {}
+    bundle.keep_answer(Graph((leaf(1.0), leaf(2.0), apply("add", 0, 1))), (None, "x"))
+    store.save(bundle)
+    assert len(read_bundle(tmp_path / name).answers) == 1
+
+
+def test_the_size_limit_removes_the_least_recently_used_bundles(tmp_path):
+    store = CaseStore(tmp_path, shipped=None, limit_bytes=2_500)
+    names = []
+    for n in range(6):
+        bundle = store.open(["add"], 100 + n, 10, None)
+        for i in range(30):  # ~1 kB compressed each
+            bundle.keep_answer(Graph((leaf(n + i * 0.123456789), leaf(2.0), apply("add", 0, 1))),
+                               (None, os.urandom(8).hex()))
+        store.save(bundle)
+        names.append(bundle.name)
+        old = time.time() - 100 + n
+        os.utime(tmp_path / bundle.name, (old, old))
+    kept = sorted(p.name for p in store.bundles())
+    assert sum((tmp_path / n).stat().st_size for n in kept) <= 2_500
+    assert names[-1] in kept and names[0] not in kept
+    assert kept == sorted(names[len(names) - len(kept):])  # the newest ones survive
+
+
+def test_a_secret_seed_is_not_written_into_the_store(tmp_path):
+    store = CaseStore(tmp_path, shipped=None)
+    seed = 987654321
+    bundle = store.open(["add"], 100, 10, seed)
+    bundle.keep_answer(Graph((leaf(1.0), leaf(2.0), apply("add", 0, 1))), (None, "x"))
+    store.save(bundle)
+    assert bundle_name(["add"], 100, 10, seed) != bundle_name(["add"], 100, 10, None)
+    (path,) = store.bundles()
+    text = gzip.decompress(path.read_bytes()).decode()
+    assert str(seed) not in text and str(seed) not in path.name
+    assert json.loads(text)["format"] == 1
+
+
+def test_nothing_is_written_without_a_directory_or_without_news(tmp_path):
+    CaseStore(None).save(Bundle("x.json.gz", added=3))
+    store = CaseStore(tmp_path / "sub", shipped=None)
+    store.save(store.open(["add"], 100, 10, None))  # nothing added: no file, no folder
+    assert not (tmp_path / "sub").exists()
