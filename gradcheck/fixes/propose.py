@@ -24,8 +24,10 @@ PROPOSERS: dict[str, Callable[[Finding, Context], Proposal | None]] = {
     "wrong-derivative": rule_fixes.textbook_rule,
     "grad-not-propagated": rule_fixes.textbook_rule,
     "no-inputs-recorded": rule_fixes.inputs_as_tuple,
-    # only the shape a node passed as itself gives (`Value(x, (self), op)` raises when built)
-    "forward-wrong": rule_fixes.inputs_as_tuple,
+    # only an import the op forgot (typed in its evidence), or the shape a node passed as itself
+    # gives (`Value(x, (self), op)` raises when built)
+    "forward-wrong": rule_fixes.add_import,
+    "grad-not-number": rule_fixes.textbook_rule,
     "topo-order": walk_fixes.reverse_order,
     "topo-revisit": walk_fixes.visit_once,
     "grad-seed": walk_fixes.seed_output,
