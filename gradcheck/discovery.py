@@ -15,7 +15,7 @@ import ast
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from gradcheck.notebook_syntax import strip_ipython
@@ -132,6 +132,10 @@ class Definition:
     line: int  # of the ``class`` statement in its unit
     end: int
     ops: frozenset[str]
+    # what gives it an ``__eq__`` without a ``__hash__`` ("__eq__" written in its body, or
+    # "@dataclass" generating one), "" if nothing does: Python makes such a class unhashable,
+    # so ``set(children)`` or a visited set of its values raises TypeError
+    unhashable: str = ""
 
     def holds(self, filename: str | None, line: int | None) -> bool:
         return filename == self.filename and isinstance(line, int) and self.line <= line <= self.end
@@ -144,31 +148,38 @@ def class_definitions(units: Iterable[tuple[str, int | None, str]]) -> dict[str,
     to it afterwards (``Value.__radd__ = radd``) until its name is defined again."""
     found: dict[str, list[Definition]] = {}
     methods: dict[str, set[str]] = {}  # name -> the methods of its latest definition so far
+    patched: dict[str, set[str]] = {}  # name -> those assigned after its latest definition
     for filename, cell, code in units:
         tree = parse_or_none(strip_ipython(code))
         if tree is None:
             continue
         for stmt in tree.body:
             if isinstance(stmt, ast.ClassDef):
-                _settle(found, methods, stmt.name)  # the definition it replaces has all its ops
+                _settle(found, methods, patched, stmt.name)  # the one it replaces has all its ops
                 bases = [methods.get(b.id, set()) for b in stmt.bases if isinstance(b, ast.Name)]
-                methods[stmt.name] = set().union(*bases) | _body_names(stmt)
+                own = _body_names(stmt)
+                methods[stmt.name], patched[stmt.name] = set().union(*bases) | own, set()
                 found.setdefault(stmt.name, []).append(Definition(
-                    stmt.name, filename, cell, stmt.lineno, stmt.end_lineno or stmt.lineno, frozenset()))
+                    stmt.name, filename, cell, stmt.lineno, stmt.end_lineno or stmt.lineno, frozenset(),
+                    unhashable=_unhashable_by(stmt, own)))
             else:
                 for name, method in _patched(stmt):
-                    methods.get(name, set()).add(method)
+                    if name in methods:
+                        methods[name].add(method)
+                        patched[name].add(method)
     for name in found:
-        _settle(found, methods, name)
+        _settle(found, methods, patched, name)
     return found
 
 
-def _settle(found: dict[str, list[Definition]], methods: dict[str, set[str]], name: str) -> None:
+def _settle(found: dict[str, list[Definition]], methods: dict[str, set[str]],
+            patched: dict[str, set[str]], name: str) -> None:
     """Give the latest definition of ``name`` the ops of the methods it has now."""
     if name in found:
         latest = found[name][-1]
         ops = frozenset(op.name for op in OPS if methods[name] & set(op.methods))
-        found[name][-1] = Definition(latest.name, latest.filename, latest.cell, latest.line, latest.end, ops)
+        hashed = "__hash__" in patched[name]
+        found[name][-1] = replace(latest, ops=ops, unhashable="" if hashed else latest.unhashable)
 
 
 def definition_to_check(definitions: list[Definition]) -> Definition | None:
@@ -178,6 +189,33 @@ def definition_to_check(definitions: list[Definition]) -> Definition | None:
     if most == 0:
         return None
     return [d for d in definitions if len(d.ops) == most][-1]
+
+
+def _unhashable_by(cls: ast.ClassDef, own: set[str]) -> str:
+    """What leaves the class with ``__eq__`` and ``__hash__ = None``: its own ``__eq__`` (when no
+    decorator could add a hash), or ``@dataclass`` comparing fields without ``frozen`` or
+    ``unsafe_hash`` (a plain dataclass node); "" when neither does."""
+    if "__hash__" in own:
+        return ""
+    if not cls.decorator_list:
+        return "__eq__" if "__eq__" in own else ""
+    if len(cls.decorator_list) != 1:
+        return ""
+    decorator = cls.decorator_list[0]
+    call = decorator if isinstance(decorator, ast.Call) else None
+    target = call.func if call else decorator
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+    if name != "dataclass":
+        return ""
+    options = {k.arg: k.value for k in (call.keywords if call else [])}
+    if any(not isinstance(options.get(k, ast.Constant(None)), ast.Constant) for k in ("eq", "frozen", "unsafe_hash")):
+        return ""  # decided at run time: cannot be read
+
+    def given(key: str, default: bool) -> bool:
+        return bool(options[key].value) if key in options else default
+
+    unhashable = given("eq", True) and not given("frozen", False) and not given("unsafe_hash", False)
+    return "@dataclass" if unhashable else ""
 
 
 def _body_names(cls: ast.ClassDef) -> set[str]:

@@ -125,6 +125,11 @@ CATALOGUE: dict[str, Code] = {
     "node-identity": Code(ERROR, TRAVERSAL, "distinct values count as one node when their data is equal",
                           fix="let nodes compare by identity: remove `__eq__`/`__hash__` defined on "
                               "the data, or keep sets of `id(node)`"),
+    # gradcheck's addition: `__eq__` written without `__hash__` makes Python set `__hash__` to
+    # None, so putting values in a set (children, visited) raises TypeError
+    "eq-without-hash": Code(ERROR, TRAVERSAL, "`__eq__` without `__hash__` makes values unhashable",
+                            fix="remove `__eq__` (nodes must compare by identity), or, if you need "
+                                "it, add `__hash__ = object.__hash__` to the class"),
     "recursion-limit": Code(WARNING, TRAVERSAL, "the implementation fails on deep graphs",
                             fix="build the topological order with an explicit stack to handle "
                                 "deep graphs"),

@@ -64,6 +64,12 @@ class Submission:
             lines = [d.line for d in self.kept.values() if d.filename == unit["filename"]]
             if lines:
                 unit["keep_classes"] = lines
+            # `__eq__` without `__hash__` is reported once (checks/basics.py), and the class is
+            # checked as if hashed by identity, so that it is not one TypeError per op
+            lines = [d.line for defs in self.definitions.values() for d in defs
+                     if d.unhashable and d.ops and d.filename == unit["filename"]]
+            if lines:
+                unit["hash_by_identity"] = lines
         return wire
 
     @cached_property

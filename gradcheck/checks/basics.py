@@ -62,6 +62,7 @@ def capability_findings(subject: Subject) -> list[Finding]:
             "receives gradient ends up too large", location=subject.method_location("__init__"),
             evidence={"initial_grad": caps.initial_grad}))
     findings += _redefinition_findings(subject)
+    findings += _unhashable_findings(subject)
     if caps.grad_attr is not None and caps.backward is None:
         how = ("gradcheck checked the per-op rules with its own traversal" if caps.closure_attr
                else "and no per-node `_backward` was found either")
@@ -78,8 +79,7 @@ def _redefinition_findings(subject: Subject) -> list[Finding]:
     lines of the worker's class's methods, not the one gradcheck asked for."""
     caps, submission = subject.caps, subject.session.submission
     defs = submission.definitions.get(caps.class_name, [])
-    lines = [(m.get("file"), m.get("line")) for m in caps.methods.values()]
-    checked = next((d for d in reversed(defs) if any(d.holds(*where) for where in lines)), None)
+    checked = _checked_definition(subject)
     if len(defs) < 2 or checked is None:
         return []
     where = ", ".join(_place(d) for d in defs)
@@ -96,6 +96,38 @@ def _redefinition_findings(subject: Subject) -> list[Finding]:
         f"definitions have fewer ({skipped}), like an exercise's variant, and were skipped",
         location=submission.locate(checked.filename, checked.line),
         evidence={"checked": _place(checked), "skipped": [_place(d) for d in later]})]
+
+
+def _checked_definition(subject: Subject):
+    """The class statement the worker's class came from: the latest one of its name holding
+    the lines of its methods."""
+    caps = subject.caps
+    lines = [(m.get("file"), m.get("line")) for m in caps.methods.values()]
+    defs = subject.session.submission.definitions.get(caps.class_name, [])
+    return next((d for d in reversed(defs) if any(d.holds(*where) for where in lines)), None)
+
+
+def _unhashable_findings(subject: Subject) -> list[Finding]:
+    """``__eq__`` without ``__hash__``: one finding at ``__eq__``, not one TypeError per op or
+    a crash in backward(). The worker hashed the class by identity when it was defined (see
+    ``Submission.wire_units``), so its other defects are still found."""
+    checked = _checked_definition(subject)
+    if checked is None or not checked.unhashable:
+        return []
+    name = subject.caps.class_name
+    if checked.unhashable == "@dataclass":
+        cause, fix = ("is a `@dataclass`, whose generated `__eq__` compares fields and sets "
+                      "`__hash__` to None"), "declare it `@dataclass(eq=False)` so that nodes compare by identity"
+        where = subject.session.submission.locate(checked.filename, checked.line)
+    else:
+        cause = "defines `__eq__` but no `__hash__`, so Python sets `__hash__` to None"
+        fix = "remove `__eq__` so that nodes compare by identity, or add `__hash__ = object.__hash__`"
+        where = subject.method_location("__eq__")
+    return [Finding(
+        "eq-without-hash", f"{name} {cause}: its values are unhashable, and keeping them in a set "
+        f"(an op's children, the visited set of backward()) raises TypeError: unhashable type: "
+        f"'{name}'; {fix} (gradcheck checked the rest hashed by identity)",
+        location=where, evidence={"cause": checked.unhashable, "checked_after_adding": "__hash__"})]
 
 
 def _place(definition) -> str:

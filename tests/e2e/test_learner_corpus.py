@@ -61,6 +61,9 @@ EXPECTED: dict[str, frozenset] = {
     "s32_later_definition_fixes_a_bug": CORRECT,  # the same ops again, the bug fixed: the later
     "s33_max_elu_arctan": CORRECT,  # `x.max(y)`, `x.max(0.5)`, `elu(alpha=1.0)`, `arctan`
     "s34_elu_slope_from_output": frozenset({("wrong-derivative", "elu")}),
+    # `__eq__` without `__hash__`: once, at `__eq__`, not a TypeError per op or in backward()
+    "s35_eq_without_hash_children_set": frozenset({("eq-without-hash", None)}),
+    "s36_eq_without_hash_hides_overwrite": frozenset({("eq-without-hash", None), ("grad-overwrite", "mul")}),
 }
 
 # Where a finding must point: the statement a learner has to fix, (code, op) -> source line.
@@ -143,6 +146,9 @@ STRUCTURE_LINES = {
     "s16_op_records_no_inputs": {("no-inputs-recorded", "relu"): "clipped = Value(max(0.0, self.data))"},
     "s17_equality_by_value": {("node-identity", None): "def __eq__(self, other):"},
     "s21_closure_on_other_attribute": {("closure-not-attached", "tanh"): "result.backward = push"},
+    "s35_eq_without_hash_children_set": {("eq-without-hash", None): "def __eq__(self, other):"},
+    "s36_eq_without_hash_hides_overwrite": {("eq-without-hash", None): "def __eq__(self, other):",
+                                            ("grad-overwrite", "mul"): "self.grad = other.data * out.grad"},
 }
 
 

@@ -2113,6 +2113,126 @@ class Value:
 '''
 
 # The same `__eq__` with the children in a tuple: the ops work, and backward()'s visited set
-# raises TypeError instead.
-SOURCES['s36_eq_without_hash_visited_set'] = SOURCES['s35_eq_without_hash_children_set'].replace(
-    "self._prev = set(_children)", "self._prev = tuple(_children)")
+# raises TypeError instead; behind it, mul overwrites its first input's grad.
+SOURCES['s36_eq_without_hash_hides_overwrite'] = SOURCES['s35_eq_without_hash_children_set'].replace(
+    "self._prev = set(_children)", "self._prev = tuple(_children)").replace(
+    "self.grad += other.data * out.grad", "self.grad = other.data * out.grad")
+
+# Each closure takes the node it belongs to (`def step(node)`), is handed to the constructor,
+# and backward() calls `node._backward(node)`; leaves get a one-argument no-op. Correct.
+SOURCES['s37_closure_takes_its_node'] = '''\
+import math
+
+
+def nothing(node):
+    return None
+
+
+class Value:
+    def __init__(self, data, parents=(), step=nothing):
+        self.data = data
+        self.grad = 0.0
+        self._prev = tuple(parents)
+        self._backward = step
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+
+        def step(node):
+            self.grad += node.grad
+            other.grad += node.grad
+        return Value(self.data + other.data, (self, other), step)
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+
+        def step(node):
+            self.grad += other.data * node.grad
+            other.grad += self.data * node.grad
+        return Value(self.data * other.data, (self, other), step)
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def tanh(self):
+        t = math.tanh(self.data)
+
+        def step(node):
+            self.grad += (1.0 - t * t) * node.grad
+        return Value(t, (self,), step)
+
+    def backward(self):
+        order, seen, stack = [], set(), [(self, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+            elif id(node) not in seen:
+                seen.add(id(node))
+                stack.append((node, True))
+                stack.extend((p, False) for p in node._prev)
+        self.grad = 1.0
+        for node in reversed(order):
+            node._backward(node)
+'''
+
+# A plain `@dataclass` node: its generated `__eq__` leaves it unhashable, and backward()'s
+# visited set raises TypeError (no `def __eq__` anywhere in the source).
+SOURCES['s38_dataclass_node_unhashable'] = '''\
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Value:
+    data: float
+    grad: float = 0.0
+    parents: tuple = ()
+    step: object = field(default=lambda: None, repr=False)
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, parents=(self, other))
+
+        def step():
+            self.grad += out.grad
+            other.grad += out.grad
+        out.step = step
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, parents=(self, other))
+
+        def step():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out.step = step
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, parents=(self,))
+
+        def step():
+            self.grad += (1 - t * t) * out.grad
+        out.step = step
+        return out
+
+    def backward(self):
+        order, visited = [], set()
+
+        def visit(v):
+            if v not in visited:
+                visited.add(v)
+                for p in v.parents:
+                    visit(p)
+                order.append(v)
+        visit(self)
+        self.grad = 1.0
+        for v in reversed(order):
+            v.step()
+'''

@@ -143,3 +143,24 @@ def test_classes_without_ops_are_never_rebound(tmp_path):
     sub = _notebook(tmp_path, "class Config:\n    lr = 0.1\n    def step(self): pass\n",
                     "class Config:\n    lr = 0.2\n")
     assert sub.kept == {}
+
+
+EQ_ONLY = FULL + "    def __eq__(self, o): return self.data == o.data\n"
+
+
+def test_a_class_with_eq_and_no_hash_is_hashed_by_identity_in_the_worker(tmp_path):
+    sub = _notebook(tmp_path, EQ_ONLY, "v = 1")
+    assert sub.definitions["Value"][0].unhashable
+    assert [u.get("hash_by_identity") for u in sub.wire_units()] == [[1], None]
+    # a `__hash__` of its own, one assigned afterwards, or a decorator (which may add one): not
+    assert not _notebook(tmp_path, EQ_ONLY + "    def __hash__(self): return id(self)\n").definitions["Value"][0].unhashable
+    assert not _notebook(tmp_path, EQ_ONLY, "Value.__hash__ = object.__hash__").definitions["Value"][0].unhashable
+    assert not _notebook(tmp_path, "@total_ordering\n" + EQ_ONLY).definitions["Value"][0].unhashable
+
+
+def test_a_plain_dataclass_node_is_unhashable_too(tmp_path):
+    body = "class Value:\n    data: float\n    def __add__(self, o): pass\n"
+    cases = {"@dataclass\n": "@dataclass", "@dataclasses.dataclass()\n": "@dataclass",
+             "@dataclass(eq=False)\n": "", "@dataclass(frozen=True)\n": "", "@dataclass(unsafe_hash=True)\n": "",
+             "@dataclass(eq=flag)\n": ""}  # decided at run time: not read as either
+    assert {d: _notebook(tmp_path, d + body).definitions["Value"][0].unhashable for d in cases} == cases

@@ -8,7 +8,8 @@ is about to run: if it kills the interpreter, gradcheck restarts the worker and 
 A notebook may define its class several times, the last one an exercise's cut-down variant: the
 trusted side names (``keep_classes``: a unit's class statements, by line) the definition to check,
 and once every unit has run its name is bound to that class again (``bind_kept``), as it stood
-when the later definition replaced it.
+when the later definition replaced it. A class whose ``__eq__`` left it unhashable is named too
+(``hash_by_identity``), and is hashed by identity as soon as it is defined.
 """
 
 import __future__
@@ -78,7 +79,6 @@ class UnitRunner:
                      "where": [unit["filename"], exc.lineno], "statement": exc.lineno,
                      "text": safe_str(exc.text or "", 200).rstrip()}]
         errors = []
-        keep = set(unit.get("keep_classes") or ())
         for stmt_index, stmt in enumerate(tree.body):
             if (unit_index, stmt_index) in self.skip:
                 errors.append({"type": "Killed", "message": "this statement killed the interpreter "
@@ -119,11 +119,21 @@ class UnitRunner:
                 info["statement"] = stmt.lineno
                 errors.append(info)
             else:
-                if isinstance(stmt, ast.ClassDef) and stmt.lineno in keep:
-                    made = self.namespace.get(stmt.name)
-                    if isinstance(made, type):
-                        self.kept[stmt.name] = made
+                if isinstance(stmt, ast.ClassDef):
+                    self._after_class(stmt, unit)
         return errors
+
+    def _after_class(self, stmt, unit):
+        """What the trusted side asked for a class statement that ran: keep its class for
+        ``bind_kept``; hash it by identity when its ``__eq__`` left it unhashable (reported
+        once by the trusted side; its other defects are then still checked)."""
+        made = self.namespace.get(stmt.name)
+        if not isinstance(made, type):
+            return
+        if stmt.lineno in (unit.get("keep_classes") or ()):
+            self.kept[stmt.name] = made
+        if stmt.lineno in (unit.get("hash_by_identity") or ()) and made.__hash__ is None:
+            made.__hash__ = object.__hash__
 
 
 def _future_flags(stmt):
