@@ -42,7 +42,8 @@ def misplaced_method_findings(submission: Submission, caps: Capabilities | None)
             if _first_parameter(nested) != receiver:
                 continue
             reported.add(nested.name)
-            example = op.apply_source(["a", "b"][:op.arity], op.constants[0] if op.constants else None)
+            example = op.apply_source(["a", "b"][:op.arity], op.constants[0] if op.constants else None,
+                                      nested.name)
             findings.append(Finding(
                 "misplaced-method",
                 f"`{nested.name}` is defined inside `{method.name}` (indented one level too "
@@ -54,16 +55,20 @@ def misplaced_method_findings(submission: Submission, caps: Capabilities | None)
 
 
 def _missing_op_methods(caps: Capabilities) -> dict[str, Op]:
-    """Op methods the class does not have, each with the first op of the table it serves (one
-    method can serve two ops: `__pow__` with a number or a Value exponent). A method the class
-    has counts as present even when an op it serves was not taken (`__pow__` refusing ints)."""
+    """Op methods the class does not have, under every name learners give them (`ReLU`,
+    `__exp__`), each with the first op of the table it serves (one method can serve two ops:
+    `__pow__` with a number or a Value exponent). A method the class has counts as present even
+    when an op it serves was not taken (`__pow__` refusing ints), and a supported op's other
+    names are not missing."""
     missing: dict[str, Op] = {}
     for op in OPS:
-        if op.method not in caps.methods and op.method not in missing:
-            missing[op.method] = op
+        for name in op.methods:
+            if name not in caps.methods and name not in missing:
+                missing[name] = op
     for op in OPS:
         if caps.ops.get(op.name, False):
-            missing.pop(op.method, None)
+            for name in op.methods:
+                missing.pop(name, None)
     return missing
 
 

@@ -140,3 +140,33 @@ def test_elu_with_another_alpha_is_not_checked():
     caps = caps_with(ELU=method())
     settle_probes(caps, {"elu": ran(get_op("elu").value(-1.3))})
     assert caps.ops["elu"] and caps.op_methods["elu"] == "ELU"
+
+
+def test_a_learners_spelling_indented_inside_another_method_is_misplaced():
+    """`ReLU` and `__exp__` written one level too deep, inside backward(): named at their def
+    (the class then lacks relu and exp), with the call that fails spelled the learner's way."""
+    from pathlib import Path
+
+    from gradcheck.capabilities import Capabilities
+    from gradcheck.checks.source_scan import misplaced_method_findings
+    from gradcheck.loader import Submission, Unit
+
+    code = ("class Value:\n"
+            "    def __init__(self, data):\n"
+            "        self.data = data\n"
+            "    def backward(self):\n"
+            "        def ReLU(self):\n"
+            "            return self\n"
+            "        def __exp__(self):\n"
+            "            return self\n"
+            "        def Tanh(self):\n"  # tanh is there under its usual name: not missing
+            "            return self\n"
+            "    def tanh(self):\n"
+            "        return self\n")
+    sub = Submission(path=Path("x.py"), kind="file", files={"x.py": code.encode()},
+                     units=[Unit(label="x.py", filename="/submission/x.py", code=code)])
+    caps = Capabilities(class_name="Value", ops={op.name: op.name == "tanh" for op in OPS},
+                        methods={"__init__": {"file": "/submission/x.py", "line": 2}})
+    found = misplaced_method_findings(sub, caps)
+    assert [(f.op, f.location.line) for f in found] == [("relu", 5), ("exp", 7)]
+    assert "`a.ReLU()` fails" in found[0].message
