@@ -151,7 +151,11 @@ def _op_method(op: Op, attrs: dict) -> tuple[str | None, str]:
     called_by_name = "{m}" in op.expr
     passed = op.expr.count("{1}") + op.expr.count("{k}") if called_by_name else 0
     why = ""
-    for name in op.methods:
+    spellings = list(op.methods)
+    if called_by_name:  # `reLu`, `TANH`: a learner's own capitals, after every listed name
+        known = {m.lower() for m in op.methods}
+        spellings += sorted(n for n in attrs if n.lower() in known and n not in op.methods)
+    for name in spellings:
         attr = attrs.get(name)
         if attr is None or attr["kind"] != "function":
             continue

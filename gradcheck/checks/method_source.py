@@ -40,9 +40,16 @@ class MethodReading:
     stores: list[Store] = field(default_factory=list)
     result_line: int | None = None  # where the returned value is built
     result_text: str = ""
+    result_name: str | None = None  # the local name returned (`return out`), if a name
+    params: tuple[str, ...] = ()  # the method's parameters: `self` and its operands
+
+    def on_result(self, store: Store) -> bool:
+        """Whether a store is on the result: the name returned, when the method returns one."""
+        return self.result_name is None or store.owner == self.result_name
 
     def stored(self, closure: str, attr: str) -> bool:
-        return any(s.value == closure and s.attr == attr and not s.called for s in self.stores)
+        return any(s.value == closure and s.attr == attr and not s.called and self.on_result(s)
+                   for s in self.stores)
 
 
 def read_method(source: str, line: int, grad_attr: str | None) -> MethodReading | None:
@@ -55,7 +62,7 @@ def read_method(source: str, line: int, grad_attr: str | None) -> MethodReading 
     def text(node: ast.AST) -> str:
         return lines[node.lineno - 1].strip() if 0 < node.lineno <= len(lines) else ""
 
-    reading = MethodReading()
+    reading = MethodReading(params=tuple(a.arg for a in (*fn.args.posonlyargs, *fn.args.args)))
     local = [n for n in ast.walk(fn) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n is not fn]
     for inner in local:
         writes = _grad_writes(inner, grad_attr, text) if grad_attr else []
@@ -78,6 +85,7 @@ def read_method(source: str, line: int, grad_attr: str | None) -> MethodReading 
             built = assigned.get(node.value.id) if isinstance(node.value, ast.Name) else node
             if built is not None:
                 reading.result_line, reading.result_text = built.lineno, text(built)
+                reading.result_name = node.value.id if isinstance(node.value, ast.Name) else None
     return reading
 
 

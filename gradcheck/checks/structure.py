@@ -146,8 +146,10 @@ def _closure_findings(subject: Subject, name: str, probe: OpStructure, others: l
     closure = next((c for c in reading.closures if not reading.stored(c, attr)), None)
     if closure is None:
         return []
-    elsewhere = [s for s in reading.stores if s.value == closure and not s.called and s.attr != attr]
-    where = (f"it is stored in `{elsewhere[0].owner}.{elsewhere[0].attr}` instead" if elsewhere
+    elsewhere = [s for s in reading.stores if s.value == closure and not s.called
+                 and not (s.attr == attr and reading.on_result(s))]
+    operand = " (an operand, not the result)" if elsewhere and elsewhere[0].owner in reading.params else ""
+    where = (f"it is stored in `{elsewhere[0].owner}.{elsewhere[0].attr}`{operand} instead" if elsewhere
              else "it is never stored on the result")
     line = elsewhere[0].line if elsewhere else reading.closures[closure]
     shadow = " (which also hides the method of that name on this node)" if elsewhere and elsewhere[0].attr in subject.caps.methods else ""

@@ -64,6 +64,12 @@ EXPECTED: dict[str, frozenset] = {
     # `__eq__` without `__hash__`: once, at `__eq__`, not a TypeError per op or in backward()
     "s35_eq_without_hash_children_set": frozenset({("eq-without-hash", None)}),
     "s36_eq_without_hash_hides_overwrite": frozenset({("eq-without-hash", None), ("grad-overwrite", "mul")}),
+    # learner patterns, round 2
+    "s37_closure_takes_its_node": CORRECT,  # `node._backward(node)`: each closure takes its node
+    "s38_dataclass_node_unhashable": frozenset({("eq-without-hash", None)}),  # a plain @dataclass
+    "s39_closure_stored_on_operand": frozenset({("closure-not-attached", "add"),
+                                                ("closure-not-attached", "mul")}),
+    "s40_backward_stubs": CORRECT,  # closures that raise NotImplementedError: not written yet
 }
 
 # Where a finding must point: the statement a learner has to fix, (code, op) -> source line.
@@ -149,6 +155,9 @@ STRUCTURE_LINES = {
     "s35_eq_without_hash_children_set": {("eq-without-hash", None): "def __eq__(self, other):"},
     "s36_eq_without_hash_hides_overwrite": {("eq-without-hash", None): "def __eq__(self, other):",
                                             ("grad-overwrite", "mul"): "self.grad = other.data * out.grad"},
+    "s38_dataclass_node_unhashable": {("eq-without-hash", None): "class Value:"},
+    "s39_closure_stored_on_operand": {("closure-not-attached", "add"): "self._backward = push",
+                                      ("closure-not-attached", "mul"): "self._backward = push"},
 }
 
 
@@ -164,6 +173,13 @@ def test_methods_written_inside_backward_are_named_at_their_def(results):
              if f.code == "misplaced-method"}
     assert where == {"neg": (49, "def __neg__(self):"), "sub": (52, "def __sub__(self, other):"),
                      "radd": (55, "def __radd__(self, other):")}
+
+
+def test_a_backward_stub_is_not_written_yet_rather_than_wrong(results):
+    result = results["s40_backward_stubs"]
+    stubs = {f.op for f in result.findings if f.code == "unsupported-op" and f.evidence.get("stub")}
+    assert stubs == {"mul", "tanh"}
+    assert result.coverage["mul"]["local rule"][0] != "pass" and result.coverage["add"]["local rule"][0] == "pass"
 
 
 def test_a_stub_is_not_implemented_rather_than_wrong(results):

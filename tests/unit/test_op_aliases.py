@@ -32,6 +32,15 @@ def test_a_learners_spelling_is_the_method_used():
     assert caps.ops["exp"] and caps.ops["relu"] and not caps.ops["sigmoid"]
 
 
+def test_any_capitalisation_of_an_op_called_by_name_is_found():
+    caps = caps_with(reLu=method(), TANH=method(), __Add__=method(1))
+    assert caps.op_methods["relu"] == "reLu" and caps.op_methods["tanh"] == "TANH"
+    # dunders are Python's own names: only the exact one is the operator
+    assert caps_with(__ADD__=method(1)).op_methods["add"] == "__add__"
+    # a listed name wins over another capitalisation
+    assert caps_with(Relu=method(), reLu=method()).op_methods["relu"] == "Relu"
+
+
 def test_the_usual_name_wins_over_an_alias():
     assert caps_with(exp=method(), __exp__=method()).op_methods["exp"] == "exp"
 

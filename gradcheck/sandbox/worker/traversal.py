@@ -88,5 +88,25 @@ def harness_backward(root, cfg, stop=None, ran=None):
         closure = getattr(node, cfg.closure_attr, None) if cfg.closure_attr else None
         if callable(closure):
             ran.append(code_id(closure))
-            closure()
+            run_closure(closure, node)
     return ran
+
+
+def run_closure(closure, node):
+    """Call a node's closure as the subject's own backward() would: with no argument, or with
+    the node itself when the closure takes exactly one (``def back(result)``, called as
+    ``node._backward(node)``)."""
+    if _required_positional(closure) == 1:
+        return closure(node)
+    return closure()
+
+
+def _required_positional(fn):
+    import inspect
+
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    return sum(1 for p in params if p.default is p.empty
+               and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
