@@ -84,6 +84,6 @@ def test_a_seed_notebook_gets_a_patched_copy_with_only_the_edited_cell_changed(t
 
 
 def test_a_correct_implementation_gets_no_fix_and_no_second_check(tmp_path):
-    result = check_with_fixes(str(REFERENCE / "correct_iterative.py"), OPTIONS)
+    result = check_with_fixes(str(REFERENCE / "correct_full.py"), OPTIONS)
     assert result.verdict == "pass" and result.fixes == [] and result.patch is None
     assert "patch" not in result.to_json()
