@@ -114,6 +114,10 @@ def decide(class_facts: dict, inspected: dict, backward_name: str | None = None)
     caps.grad_attr = next((g for g in GRAD_NAMES if g in numeric_leaf and g != caps.data_attr), None)
     if caps.grad_attr is None:
         caps.grad_attr = next((g for g in GRAD_NAMES if g in attrs and attrs[g]["kind"] == "property"), None)
+    if caps.grad_attr is None:
+        # PyTorch's way: None until a gradient arrives (`self.grad = None`); initial_grad stays
+        # None, "starts empty", which is not a wrong seed
+        caps.grad_attr = next((g for g in GRAD_NAMES if leaf_vars.get(g) == "NoneType" and g != caps.data_attr), None)
     caps.initial_grad = leaf_vars.get(caps.grad_attr) if isinstance(leaf_vars.get(caps.grad_attr), float) else None
     size = (inspected.get("itemsizes") or {}).get(caps.data_attr)
     caps.data_bytes = size if isinstance(size, int) and not isinstance(size, bool) and 0 < size <= 16 else None

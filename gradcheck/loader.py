@@ -10,6 +10,7 @@ cell and line.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import posixpath
@@ -57,6 +58,7 @@ class Submission:
     root: Path | None = None  # the folder (or file) the copy was taken from
     module_sources: dict[str, str] = field(default_factory=dict)  # installed module: file -> text
     copy_roots: tuple[str, ...] = ()  # where the worker sees the copy, besides VIRTUAL_ROOT
+    read_as: str = ""  # how it was read when that is not what its name says (a note says so)
 
     def wire_units(self) -> list[dict]:
         wire = [{"label": u.label, "filename": u.filename, "code": u.code} for u in self.units]
@@ -195,7 +197,11 @@ def _read_file(path: Path, rel: str) -> Submission:
         raise SourceError(f"{path}: not a Python file (.py) or notebook (.ipynb)")
     data = read_regular(path)
     text = _decode(path, data)
-    if path.suffix == ".ipynb":
+    if path.suffix == ".ipynb" and (python := _python_not_notebook(text)) is not None:
+        # JupyterLab's `.virtual_documents/*.ipynb`: the cells' code concatenated, no JSON
+        sub = Submission(path=path, kind="file", read_as="Python (the file is not notebook JSON)",
+                         units=[Unit(label=path.name, filename=f"{VIRTUAL_ROOT}/{rel}", code=python)])
+    elif path.suffix == ".ipynb":
         sub = Submission(path=path, kind="notebook", units=_notebook_units(path, text, rel))
     elif (marimo := _marimo_units(text, rel)) is not None:
         sub = Submission(path=path, kind="notebook", units=marimo)
@@ -285,6 +291,16 @@ def _decode(path: Path, data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+
+
+def _python_not_notebook(text: str) -> str | None:
+    """The code of an ``.ipynb`` that is no JSON document but Python (IPython lines made inert,
+    as in a cell), else None: a real notebook, or a broken one (reported as such)."""
+    if text.lstrip().startswith("{"):
+        return None
+    code = strip_ipython(text)
+    tree = parse_or_none(code)
+    return code if tree is not None and any(isinstance(s, ast.ClassDef) for s in tree.body) else None
 
 
 def _notebook_units(path: Path, text: str, rel: str) -> list[Unit]:

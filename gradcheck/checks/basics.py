@@ -39,19 +39,23 @@ def capability_findings(subject: Subject) -> list[Finding]:
         if not caps.ops.get(op.name):
             findings.append(Finding("unsupported-op", f"`{op.name}` is not implemented "
                                     f"({caps.absence(op)})", op=op.name))
-    add, mul = get_op("add"), get_op("mul")
+    # `x + 2` and `x * 2`, for those of + and * the class has (an exercise's starter Value may
+    # have `+` alone: a missing `*` is unsupported-op's to say, not a coercion problem)
+    probed = [(op, want) for op, want in ((get_op("add"), 2.75), (get_op("mul"), 1.5)) if caps.ops.get(op.name)]
+    failing = []
     try:
-        runs = subject.session.run([], grads=False, wire=[_with_number(add), _with_number(mul)])
-        caps.number_coercion = all(r.error is None and r.data[-1] == want
-                                   for r, want in zip(runs, (2.75, 1.5), strict=True))
+        runs = subject.session.run([], grads=False, wire=[_with_number(op) for op, _ in probed]) if probed else []
+        failing = [op for (op, want), r in zip(probed, runs, strict=True)
+                   if r.error is not None or r.data[-1] != want]
     except WorkerDied as died:
-        caps.number_coercion = False
+        failing = [op for op, _ in probed]
         findings.append(death(died, Stage.CAPABILITIES, "the number-coercion probe"))
-    if not caps.number_coercion:
-        findings.append(Finding("no-number-coercion", f"`{caps.class_name}(0.75) + 2` or "
-                                f"`{caps.class_name}(0.75) * 2` fails: plain numbers are not "
+    caps.number_coercion = not failing
+    if failing:
+        shown = " or ".join(f"`{caps.class_name}(0.75) {op.symbol} 2`" for op in failing)
+        findings.append(Finding("no-number-coercion", f"{shown} fails: plain numbers are not "
                                 "wrapped, so expressions like `2 * x + 1` cannot be written",
-                                location=subject.method_location(add.method)))
+                                location=subject.method_location(failing[0].method)))
     if caps.grad_attr is None:
         findings.append(Finding("no-grad", f"{caps.class_name} values have no `grad`: this is a "
                                 "forward-only implementation, so no gradient can be checked"))
@@ -61,6 +65,9 @@ def capability_findings(subject: Subject) -> list[Finding]:
             "must start at 0 and only the output's be set to 1 (by backward()), or every value that "
             "receives gradient ends up too large", location=subject.method_location("__init__"),
             evidence={"initial_grad": caps.initial_grad}))
+    if subject.session.submission.read_as:
+        subject.log.notes.append(f"{subject.session.submission.path.name} was read as "
+                                 f"{subject.session.submission.read_as}")
     findings += _redefinition_findings(subject)
     findings += _unhashable_findings(subject)
     if caps.grad_attr is not None and caps.backward is None:

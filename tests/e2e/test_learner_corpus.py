@@ -70,6 +70,8 @@ EXPECTED: dict[str, frozenset] = {
     "s39_closure_stored_on_operand": frozenset({("closure-not-attached", "add"),
                                                 ("closure-not-attached", "mul")}),
     "s40_backward_stubs": CORRECT,  # closures that raise NotImplementedError: not written yet
+    "s41_grad_starts_as_none": CORRECT,  # `self.grad = None` until a gradient arrives
+    "s42_starter_with_add_only": CORRECT,  # `+` alone, wrapping numbers
 }
 
 # Where a finding must point: the statement a learner has to fix, (code, op) -> source line.
@@ -240,3 +242,8 @@ def test_a_later_definition_as_full_as_the_first_is_the_one_checked(results):
     result = results["s32_later_definition_fixes_a_bug"]
     assert not [f for f in result.findings if f.code == "definition-skipped"]
     assert "Value is defined 2 times (cell 2, cell 4): the last one (cell 4) was checked" in result.notes
+
+
+def test_a_class_without_mul_is_not_said_to_leave_numbers_unwrapped(results):
+    codes = {f.code for f in results["s42_starter_with_add_only"].findings}
+    assert "unsupported-op" in codes and "no-number-coercion" not in codes

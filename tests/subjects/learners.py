@@ -2306,3 +2306,101 @@ SOURCES['s40_backward_stubs'] = SOURCES['s39_closure_stored_on_operand'].replace
 ).replace(
     "            self.grad += (1 - t * t) * out.grad\n",
     "            raise NotImplementedError\n")
+
+# A gradient that starts as None ("nothing received yet", as PyTorch does); the closures treat
+# None as 0 when they add. Correct.
+SOURCES['s41_grad_starts_as_none'] = '''\
+import math
+
+
+def receive(node, amount):
+    node.grad = amount if node.grad is None else node.grad + amount
+
+
+class Value:
+    def __init__(self, data, parents=()):
+        self.data = data
+        self.grad = None
+        self._prev = tuple(parents)
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            receive(self, out.grad)
+            receive(other, out.grad)
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            receive(self, other.data * out.grad)
+            receive(other, self.data * out.grad)
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,))
+
+        def _backward():
+            receive(self, (1 - t * t) * out.grad)
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(v):
+            if id(v) not in seen:
+                seen.add(id(v))
+                for p in v._prev:
+                    visit(p)
+                order.append(v)
+        visit(self)
+        for v in order:
+            v.grad = None
+        self.grad = 1.0
+        for v in reversed(order):
+            v._backward()
+'''
+
+# An exercise notebook's starter class: `+` only (it wraps numbers), and backward(). No `*` is
+# not "numbers are not wrapped".
+SOURCES['s42_starter_with_add_only'] = '''\
+class Value:
+    def __init__(self, data, _children=()):
+        self.data = data
+        self.grad = 0.0
+        self._prev = set(_children)
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        topo, visited = [], set()
+
+        def build(v):
+            if v not in visited:
+                visited.add(v)
+                for child in v._prev:
+                    build(child)
+                topo.append(v)
+        build(self)
+        self.grad = 1.0
+        for v in reversed(topo):
+            v._backward()
+'''

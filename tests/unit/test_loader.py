@@ -164,3 +164,16 @@ def test_a_plain_dataclass_node_is_unhashable_too(tmp_path):
              "@dataclass(eq=False)\n": "", "@dataclass(frozen=True)\n": "", "@dataclass(unsafe_hash=True)\n": "",
              "@dataclass(eq=flag)\n": ""}  # decided at run time: not read as either
     assert {d: _notebook(tmp_path, d + body).definitions["Value"][0].unhashable for d in cases} == cases
+
+
+def test_an_ipynb_that_is_python_is_read_as_python(tmp_path):
+    """JupyterLab's .virtual_documents/*.ipynb hold the cells' code, not notebook JSON."""
+    virtual = tmp_path / "lecture.ipynb"
+    virtual.write_text("%matplotlib inline\nimport math\n\nclass Value:\n    def __add__(self, o): pass\n")
+    sub = read_submission(virtual)
+    assert sub.kind == "file" and sub.read_as and len(sub.units) == 1
+    assert sub.units[0].code.splitlines()[3] == "class Value:"
+    # text that is neither JSON nor a Python class stays a broken notebook
+    virtual.write_text("not json, not python (")
+    with pytest.raises(SourceError, match="not a valid notebook"):
+        read_submission(virtual)

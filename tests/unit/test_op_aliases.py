@@ -179,3 +179,13 @@ def test_a_learners_spelling_indented_inside_another_method_is_misplaced():
     found = misplaced_method_findings(sub, caps)
     assert [(f.op, f.location.line) for f in found] == [("relu", 5), ("exp", 7)]
     assert "`a.ReLU()` fails" in found[0].message
+
+
+def test_a_grad_that_starts_as_none_is_the_gradient():
+    """PyTorch's way (`self.grad = None` until a gradient arrives) is not a forward-only class."""
+    caps = decide(FACTS, {"class_attrs": {"__add__": method(1), "__mul__": method(1), "backward": method()},
+                          "leaf_vars": {"data": 0.75, "grad": "NoneType"}})
+    assert caps.grad_attr == "grad" and caps.initial_grad is None and caps.backward == "backward"
+    # a number wins over a None, whatever the names' order
+    caps = decide(FACTS, {"class_attrs": {}, "leaf_vars": {"data": 0.75, "grad": "NoneType", "g": 0.0}})
+    assert caps.grad_attr == "g"
