@@ -59,10 +59,13 @@ class Submission:
     module_sources: dict[str, str] = field(default_factory=dict)  # installed module: file -> text
     copy_roots: tuple[str, ...] = ()  # where the worker sees the copy, besides VIRTUAL_ROOT
     read_as: str = ""  # how it was read when that is not what its name says (a note says so)
+    package: str = ""  # the dotted package the file is a module of, for its relative imports
 
     def wire_units(self) -> list[dict]:
         wire = [{"label": u.label, "filename": u.filename, "code": u.code} for u in self.units]
         for unit in wire:
+            if self.package:
+                unit["package"] = self.package
             lines = [d.line for d in self.kept.values() if d.filename == unit["filename"]]
             if lines:
                 unit["keep_classes"] = lines
@@ -73,6 +76,21 @@ class Submission:
             if lines:
                 unit["hash_by_identity"] = lines
         return wire
+
+    def own_modules(self, names: set[str]) -> set[str]:
+        """Those of ``names`` that the submission's copy provides as a top-level module or
+        package where its imports are found (a learner's own package named ``micrograd``): the
+        worker's guard decides the same from the same files (``guard_policy.own_modules``)."""
+        own = set()
+        for root in self.sys_path:
+            base = f"{root}/" if root else ""
+            for rel in self.files:
+                if rel.startswith(base) and rel.endswith(".py"):
+                    first = rel[len(base):].split("/", 1)[0]
+                    name = first[:-3] if first.endswith(".py") else first
+                    if name in names:
+                        own.add(name)
+        return own
 
     @cached_property
     def definitions(self) -> dict[str, list[Definition]]:
@@ -181,9 +199,14 @@ def read_submission(path: Path, class_name: str | None = None,
         if picked is None:
             want = f"a class named {class_name!r}" if class_name else "a Value-like class"
             raise SourceError(f"{path}: no .py or .ipynb file in it defines {want}")
-        sub = _read_file(picked, picked.relative_to(path).as_posix())
+        rel = picked.relative_to(path).as_posix()
+        sub = _read_file(picked, rel)
         sub.root, sub.files = path, copy_folder(path)
-        sub.files[picked.relative_to(path).as_posix()] = read_regular(picked)
+        sub.files[rel] = read_regular(picked)
+        sub.sys_path = _import_roots(rel, sub.files)
+        here, top = posixpath.dirname(rel), sub.sys_path[-1]
+        if here != top:  # the file is a module of a package: `from .helpers import order` works
+            sub.package = posixpath.relpath(here, top or ".").replace("/", ".")
         return sub
     sub = _read_file(path, path.name)
     sub.root = path
@@ -211,6 +234,16 @@ def _read_file(path: Path, rel: str) -> Submission:
     sub.files = {rel: data}
     sub.sys_path = [posixpath.dirname(rel)]  # local helpers: `from graph import draw_dot`
     return sub
+
+
+def _import_roots(rel: str, files: dict[str, bytes]) -> list[str]:
+    """Where the submission's imports are found: the file's folder and, when that folder is a
+    package (``micrograd/engine.py`` beside ``micrograd/__init__.py``), the folder its top
+    package is in, so that ``from micrograd.order import ordering`` finds the learner's own."""
+    here = top = posixpath.dirname(rel)
+    while top and posixpath.join(top, "__init__.py") in files:
+        top = posixpath.dirname(top)
+    return [here] if top == here else [here, top]
 
 
 def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -23,6 +23,9 @@ def import_policy_check(subject: Subject) -> list[Finding]:
     sub = subject.session.submission
     if sub.module:  # an installed package checked as itself is allowed its own name
         forbidden.discard(sub.module.split(".")[0].split(":")[0])
+    # a learner's own package named like a library (`micrograd/engine.py` importing
+    # `micrograd.order`): the guard let it load and kept the library's files unreadable
+    forbidden -= sub.own_modules(forbidden)
     uses = _class_uses(subject, forbidden)
     try:
         now = {m.split(".")[0] for m in subject.session.imported_modules()}
@@ -62,6 +65,11 @@ def _class_uses(subject: Subject, forbidden: set[str]) -> list[tuple[str, object
             elif isinstance(node, ast.ImportFrom) and node.module:
                 for a in node.names:
                     aliases[a.asname or a.name] = node.module.split(".")[0]
+        # a name the notebook binds again at top level after importing it (an exercise cell's
+        # `from micrograd.engine import Value`, then the learner's own `class Value`) no longer
+        # names the library
+        for name in _rebound_after_import(tree):
+            aliases.pop(name, None)
         classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == subject.caps.class_name]
         for cls in classes[-1:]:
             for node in ast.walk(cls):
@@ -75,6 +83,23 @@ def _class_uses(subject: Subject, forbidden: set[str]) -> list[tuple[str, object
                 if lib in forbidden:
                     found.append((lib, sub.locate(unit.filename, node.lineno)))
     return found
+
+
+def _rebound_after_import(tree: ast.Module) -> set[str]:
+    """Names a top-level class, def or assignment binds after the unit's last top-level import
+    of that name (or in a unit that does not import it)."""
+    last: dict[str, str] = {}  # name -> "import" | "bound", in statement order
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            for a in stmt.names:
+                last[(a.asname or a.name).split(".")[0]] = "import"
+        elif isinstance(stmt, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            last[stmt.name] = "bound"
+        elif isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    last[target.id] = "bound"
+    return {name for name, how in last.items() if how == "bound"}
 
 
 def _refused(attempts: list[dict]) -> list[dict]:

@@ -9,7 +9,7 @@ from gradcheck.findings import CATALOGUE, ERROR
 from gradcheck.runner import Options, check_path
 
 from conftest import REFERENCE
-from subjects.learners import NOTEBOOKS, SOURCES
+from subjects.learners import FOLDERS, NOTEBOOKS, SOURCES
 
 CORRECT = frozenset()
 EXPECTED: dict[str, frozenset] = {
@@ -72,6 +72,9 @@ EXPECTED: dict[str, frozenset] = {
     "s40_backward_stubs": CORRECT,  # closures that raise NotImplementedError: not written yet
     "s41_grad_starts_as_none": CORRECT,  # `self.grad = None` until a gradient arrives
     "s42_starter_with_add_only": CORRECT,  # `+` alone, wrapping numbers
+    # a folder: micrograd/engine.py imports `micrograd.walk` and `.coerce`
+    "s43_own_package_named_micrograd": CORRECT,
+    "s44_library_cell_then_own_class": CORRECT,  # the library's Value first, then their own
 }
 
 # Where a finding must point: the statement a learner has to fix, (code, op) -> source line.
@@ -88,10 +91,21 @@ def results(tmp_path_factory, consensus):
     folder = tmp_path_factory.mktemp("learners")
     out = {}
     for name in EXPECTED:
-        path = folder / f"{name}.ipynb" if name in NOTEBOOKS else folder / f"{name}.py"
-        path.write_text(notebook(NOTEBOOKS[name]) if name in NOTEBOOKS else SOURCES[name])
-        out[name] = check_path(str(path), Options(), consensus)
+        out[name] = check_path(str(write_subject(folder, name)), Options(), consensus)
     return out
+
+
+def write_subject(folder, name: str, files: dict[str, str] | None = None):
+    """The subject as the file, notebook or folder a learner hands in."""
+    if name in FOLDERS or files is not None:
+        root = folder / name
+        for rel, text in (files or FOLDERS[name]).items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text)
+        return root
+    path = folder / f"{name}.ipynb" if name in NOTEBOOKS else folder / f"{name}.py"
+    path.write_text(notebook(NOTEBOOKS[name]) if name in NOTEBOOKS else SOURCES[name])
+    return path
 
 
 def notebook(cells: list[tuple[str, str]]) -> str:
@@ -113,7 +127,7 @@ def test_the_pattern_is_named_exactly(name, results):
 
 
 def test_every_expected_subject_exists():
-    assert set(EXPECTED) <= set(SOURCES) | set(NOTEBOOKS)
+    assert set(EXPECTED) <= set(SOURCES) | set(NOTEBOOKS) | set(FOLDERS)
 
 
 @pytest.mark.parametrize("name", sorted(LINES))
@@ -247,3 +261,26 @@ def test_a_later_definition_as_full_as_the_first_is_the_one_checked(results):
 def test_a_class_without_mul_is_not_said_to_leave_numbers_unwrapped(results):
     codes = {f.code for f in results["s42_starter_with_add_only"].findings}
     assert "unsupported-op" in codes and "no-number-coercion" not in codes
+
+
+def test_a_package_named_like_a_library_cannot_reach_the_library(tmp_path, consensus):
+    """The learner's own `micrograd` package is allowed; the installed library of that name
+    stays unreadable, even to code that takes the package off the import path to import it."""
+    files = dict(FOLDERS["s43_own_package_named_micrograd"])
+    files["micrograd/engine.py"] = (
+        "import sys\n"
+        "sys.path[:] = [p for p in sys.path if 'submission' not in p]\n"
+        "for key in [k for k in sys.modules if k.split('.')[0] == 'micrograd']:\n"
+        "    del sys.modules[key]\n"
+        "from micrograd.engine import Value as Library\n\n\n"
+        "class Value(Library):\n"
+        "    pass\n")
+    result = check_path(str(write_subject(tmp_path, "smuggler", files)), Options(), consensus)
+    assert result.verdict != "pass"
+    assert "tampering" in {f.code for f in result.findings}, [(f.code, f.message) for f in result.findings]
+
+
+def test_a_package_s_own_helpers_are_used_not_only_tolerated(results):
+    result = results["s43_own_package_named_micrograd"]
+    assert result.capabilities["number_coercion"] is True  # `.coerce.wrap` was imported and ran
+    assert not result.notes, result.notes  # no import failed while loading

@@ -2404,3 +2404,86 @@ class Value:
         for v in reversed(topo):
             v._backward()
 '''
+
+# Folders: relative path -> source. The corpus test checks the folder.
+FOLDERS: dict[str, dict[str, str]] = {}
+
+# The learner's own package is called `micrograd` (the lecture's repository layout), and its
+# engine imports one helper by the package's name and another relatively. Correct.
+FOLDERS['s43_own_package_named_micrograd'] = {
+    "micrograd/__init__.py": "",
+    "micrograd/coerce.py": "def wrap(x, cls):\n    return x if isinstance(x, cls) else cls(x)\n",
+    "micrograd/walk.py": '''\
+def order(root):
+    """Every node below root, each after the nodes it was computed from."""
+    out, seen = [], set()
+
+    def visit(v):
+        if id(v) not in seen:
+            seen.add(id(v))
+            for p in v._prev:
+                visit(p)
+            out.append(v)
+    visit(root)
+    return out
+''',
+    "micrograd/engine.py": '''\
+import math
+
+from micrograd.walk import order
+
+from .coerce import wrap
+
+
+class Value:
+    def __init__(self, data, _children=()):
+        self.data = data
+        self.grad = 0.0
+        self._prev = tuple(_children)
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = wrap(other, Value)
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = wrap(other, Value)
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def tanh(self):
+        t = math.tanh(self.data)
+        out = Value(t, (self,))
+
+        def _backward():
+            self.grad += (1 - t * t) * out.grad
+        out._backward = _backward
+        return out
+
+    def backward(self):
+        self.grad = 1.0
+        for v in reversed(order(self)):
+            v._backward()
+''',
+}
+
+# An exercise notebook: a first section plays with the library's Value (refused in the sandbox),
+# a later section writes the learner's own `class Value`. The import names the library's class;
+# the later class statement rebinds the name.
+NOTEBOOKS['s44_library_cell_then_own_class'] = [
+    ("code", "from micrograd.engine import Value\n\na = Value(2.0)\nprint((a * a).data)"),
+    ("markdown", "## Section 2: your own Value"),
+    ("code", "import math"),
+    ("code", _FULL_ENGINE),
+]

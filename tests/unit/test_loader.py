@@ -177,3 +177,32 @@ def test_an_ipynb_that_is_python_is_read_as_python(tmp_path):
     virtual.write_text("not json, not python (")
     with pytest.raises(SourceError, match="not a valid notebook"):
         read_submission(virtual)
+
+
+def test_a_package_s_own_imports_are_found_from_its_parent(tmp_path):
+    """micrograd/engine.py importing `micrograd.walk`: the folder above the package is on the
+    import path, and `micrograd` is the learner's own module (the guard allows it)."""
+    package = tmp_path / "repo" / "micrograd"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "walk.py").write_text("def order(root): return [root]\n")
+    (package / "engine.py").write_text("from micrograd.walk import order\n\nclass Value:\n"
+                                       "    def __add__(self, o): pass\n    def __mul__(self, o): pass\n")
+    sub = read_submission(tmp_path / "repo")
+    assert sub.sys_path == ["micrograd", ""]
+    assert sub.own_modules({"micrograd", "torch", "walk"}) == {"micrograd", "walk"}
+    # a file alone: its own folder only, and nothing named like a library
+    single = read_submission(package / "engine.py")
+    assert single.sys_path == [""] and single.own_modules({"micrograd"}) == set()
+
+
+def test_a_module_of_a_package_runs_as_part_of_it(tmp_path):
+    package = tmp_path / "repo" / "mygrad"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "engine.py").write_text("from .walk import order\n\nclass Value:\n    def __add__(self, o): pass\n")
+    sub = read_submission(tmp_path / "repo")
+    assert sub.package == "mygrad" and sub.wire_units()[0]["package"] == "mygrad"
+    (tmp_path / "flat").mkdir()
+    (tmp_path / "flat" / "engine.py").write_text("class Value:\n    def __add__(self, o): pass\n")
+    assert "package" not in read_submission(tmp_path / "flat").wire_units()[0]

@@ -27,6 +27,7 @@ def make_path_rules(prepared):
     readable_set, readable_prefixes = prepared["readable_set"], prepared["readable_prefixes"]
     writable_files, readable_files = prepared["writable_files"], prepared["readable_files"]
     open_fds = prepared["open_fds"]
+    denied_set, denied_prefixes = prepared["denied_set"], prepared["denied_prefixes"]
 
     def as_text(path):
         kind = type(path)
@@ -106,6 +107,8 @@ def make_path_rules(prepared):
                 if not (name in devices_read_write
                         or (not writing and name in devices_read_only)):
                     return "device file"
+        if real in denied_set or real.startswith(denied_prefixes):
+            return "a forbidden library's files (the submission has its own module of that name)"
         if real in devices_read_write or (not writing and real in devices_read_only):
             return None
         if inside(real, scratch_set, scratch_prefixes) or real in writable_files:

@@ -12,6 +12,7 @@ Standard library only, Python 3.8 syntax (see ``guard``).
 from __future__ import annotations
 
 import os
+import sys
 
 MAX_REPORTS = 50
 PROCESS_INFORMATION = "process information"  # /proc/<pid>/..., judged by who asks
@@ -100,6 +101,63 @@ def folders(paths):
     return frozenset(names), tuple(name.rstrip("/") + "/" for name in names)
 
 
+def _import_dirs(submission_prefixes):
+    """The import path's folders, split into the submission's own and the others."""
+    own, others = [], []
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            continue
+        folder = os.path.realpath(entry or ".") + "/"
+        (own if folder.startswith(submission_prefixes) else others).append(entry)
+    return own, others
+
+
+def own_modules(forbidden, submission_prefixes):
+    """The forbidden names the submission provides itself, as a module or package in a folder
+    of its import path (a learner's own package called ``micrograd``): importing them runs the
+    learner's code, so they are not refused (the trusted side decides the same from its copy,
+    ``Submission.own_modules``); ``installed_files`` keeps the library of that name unreadable."""
+    own = set()
+    for entry in _import_dirs(submission_prefixes)[0]:
+        for name in forbidden:
+            if "." in name:
+                continue
+            if os.path.isfile(os.path.join(entry, name + ".py")) or _has_python(os.path.join(entry, name)):
+                own.add(name)
+    return frozenset(own)
+
+
+def _has_python(folder):
+    try:
+        return os.path.isdir(folder) and any(n.endswith(".py") for n in os.listdir(folder))
+    except OSError:
+        return False
+
+
+def installed_files(names, submission_prefixes):
+    """(files, folder prefixes) of the installed libraries of these names, found now (before any
+    submission code runs) outside the submission: with a learner's own package of the same name
+    allowed, the real library must stay out of reach, whatever the import path becomes."""
+    import importlib.machinery
+
+    files, prefixes = set(), []
+    others = _import_dirs(submission_prefixes)[1]
+    for name in names:
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name, others)
+        except (ImportError, ValueError, OSError):
+            continue
+        if spec is None:
+            continue
+        for folder in spec.submodule_search_locations or ():
+            prefixes.append(os.path.realpath(folder).rstrip("/") + "/")
+        if spec.origin and not spec.submodule_search_locations:
+            origin = os.path.realpath(spec.origin)
+            files.add(origin)  # a one-file module, and its cached bytecode
+            prefixes.append(os.path.join(os.path.dirname(origin), "__pycache__", name + "."))
+    return frozenset(files), tuple(prefixes)
+
+
 def prepare(policy):
     """The request's policy (see ``guard.install``) as the hook matches it: folder sets and
     prefixes, file sets, module names. Trusted code is the policy's readable and trusted_code
@@ -114,6 +172,9 @@ def prepare(policy):
     submission_files = frozenset(policy.get("submission_files", []))
     _, trusted_prefixes = folders(trusted_dirs)
     forbidden = frozenset(policy.get("forbidden_modules", []))
+    own = own_modules(forbidden, submission_prefixes)
+    forbidden = forbidden - own
+    denied_set, denied_prefixes = installed_files(own, submission_prefixes)
     native_modules = frozenset() if policy.get("allow_ctypes") else frozenset({"ctypes", "_ctypes"})
     stdlib_dirs = {stdlib, os.path.realpath(stdlib)}
     os_files = ("<frozen os>",) + tuple(os.path.join(d, "os.py") for d in stdlib_dirs)
@@ -128,6 +189,7 @@ def prepare(policy):
         "untrusted_prefixes": submission_prefixes + scratch_prefixes,
         "forbidden": forbidden,
         "forbidden_prefixes": tuple(name + "." for name in forbidden),
+        "denied_set": denied_set, "denied_prefixes": denied_prefixes,
         "disarmed_modules": frozenset(DISARMED),
         "open_fds": frozenset(policy.get("open_fds", (0, 1, 2))),
         "native_modules": native_modules,

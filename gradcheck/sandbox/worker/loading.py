@@ -79,6 +79,8 @@ class UnitRunner:
                      "where": [unit["filename"], exc.lineno], "statement": exc.lineno,
                      "text": safe_str(exc.text or "", 200).rstrip()}]
         errors = []
+        if unit.get("package"):  # a module of the learner's package: its relative imports resolve
+            self.namespace["__package__"] = unit["package"]
         for stmt_index, stmt in enumerate(tree.body):
             if (unit_index, stmt_index) in self.skip:
                 errors.append({"type": "Killed", "message": "this statement killed the interpreter "
