@@ -109,8 +109,22 @@ def final_return(method: Function) -> ast.Return | None:
 
 
 def closures(method: Function) -> list[Function]:
-    """Functions defined directly in the op method's body (its backward closures)."""
-    return [n for n in method.body if isinstance(n, Function)]
+    """Functions the op method defines (its backward closures): in its body, or in an ``if``
+    of it (``__pow__`` with one closure for a value exponent and one for a number) -- never
+    those nested in another function."""
+    found: list[Function] = []
+
+    def visit(body: list) -> None:  # statements, or an ``except``'s handlers
+        for node in body:
+            if isinstance(node, Function):
+                found.append(node)
+            elif not isinstance(node, ast.ClassDef):
+                for field_name in ("body", "orelse", "finalbody", "handlers"):
+                    inner = getattr(node, field_name, None)
+                    if isinstance(inner, list):
+                        visit(inner)
+    visit(method.body)
+    return found
 
 
 def operands(method: Function) -> tuple[str, ...]:
