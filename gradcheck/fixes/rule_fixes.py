@@ -22,20 +22,24 @@ from gradcheck.fixes.locate import (
 )
 from gradcheck.fixes.patch import Edit, replacing
 from gradcheck.fixes.proposal import Context, Proposal
+from gradcheck.fixes.slope_fixes import recorded_slopes
 from gradcheck.fixes.textbook import Names as RuleNames
 from gradcheck.fixes.textbook import rule_lines
 
 
-def _op_site(finding: Finding, ctx: Context) -> tuple[int | None, Function, Function | None] | None:
+def _op_site(finding: Finding, ctx: Context, own: bool = False) -> tuple[int | None, Function, Function | None] | None:
     """(cell, op method, its closure): from the finding's line when it lies in a closure, else
-    from the method the capability probe found for the op."""
+    from the method the capability probe found for the op. ``own``: only a closure of the op's
+    own method -- not the one closure a helper (``_make(data, children, rule)``) builds for
+    every op, whose rule the op passes in."""
     loc = finding.location
+    method_name = ctx.names.op_methods.get(finding.op or "")
     if loc is not None and loc.line:
         chain = ctx.code.functions_around(loc.cell, loc.line)
         # class method -> closure: the closure is the innermost, its method the one around it
-        if len(chain) >= 2 and chain[-1] in closures(chain[-2]):
+        if len(chain) >= 2 and chain[-1] in closures(chain[-2]) \
+                and not (own and method_name and chain[-2].name != method_name):
             return loc.cell, chain[-2], chain[-1]
-    method_name = ctx.names.op_methods.get(finding.op or "")
     found = ctx.code.method(ctx.names.class_name, method_name) if method_name else None
     if found is None:
         return None
@@ -74,10 +78,26 @@ def accumulate(finding: Finding, ctx: Context) -> Proposal | None:
                    and not isinstance(n.value, ast.Constant)] if chain else []
     else:
         return None
+    if not targets and (site is None or site[2] is None):
+        cell, targets = _overwrites_in_backward(ctx)
     if not targets:
         return None
     edits = [_statement_edit(cell, n, change.accumulate(grad)) for n in targets]
     return Proposal(finding, edits, "accumulate with `+=` instead of assigning with `=`")
+
+
+def _overwrites_in_backward(ctx: Context) -> tuple[int | None, list[ast.Assign]]:
+    """An op with no closure of its own has its rule applied by ``backward()`` (a tape): there,
+    the statements that set an input's grad from the upstream one without adding to it. Setting
+    the output's grad (the seed) or a constant (zeroing) is not an overwrite."""
+    found = ctx.code.method(ctx.names.class_name, ctx.names.backward) if ctx.names.backward else None
+    if found is None:
+        return None, []
+    cell, method = found
+    me, grad = (operands(method) or ("",))[0], ctx.names.grad
+    return cell, [n for n in grad_writes(method, grad) if isinstance(n, ast.Assign) and _base(n.targets[0]) != me
+                  and not isinstance(n.value, ast.Constant) and not reads_attribute(n.value, _base(n.targets[0]), grad)
+                  and any(isinstance(a, ast.Attribute) and a.attr == grad for a in ast.walk(n.value))]
 
 
 def _base(target: ast.expr) -> str:
@@ -159,15 +179,21 @@ def attach(finding: Finding, ctx: Context) -> Proposal | None:
 
 def textbook_rule(finding: Finding, ctx: Context) -> Proposal | None:
     """wrong-derivative, grad-not-propagated: the closure's body replaced by the textbook rule in
-    the learner's names -- or, for a method that builds no closure, one added before its
-    ``return``. A rewrite, and said so."""
-    site = _op_site(finding, ctx)
+    the learner's names; in a design without closures, the slopes the op records
+    (``slope_fixes``); for a method that builds neither, a closure added before its ``return``.
+    A rewrite, and said so."""
+    site = _op_site(finding, ctx, own=True)
     if site is None:
         return None
     cell, method, closure = site
+    op = _rule_op(finding.op or "", method)
+    if closure is None:
+        recorded = recorded_slopes(finding, ctx, cell, method, op)
+        if recorded is not None:
+            return recorded
     out = returned_name(method)
-    names = RuleNames(operands=operands(method), out=out or "", grad=ctx.names.grad, data=ctx.names.data)
-    rule = rule_lines(finding.op or "", names, ctx.code.has_math()) if out else None
+    names = RuleNames(operands=operands(method), out=out, grad=ctx.names.grad, data=ctx.names.data)
+    rule = rule_lines(op, names, ctx.code.has_math())
     if rule is None:
         return None
     text = ctx.code.cells[cell]
@@ -185,6 +211,17 @@ def textbook_rule(finding: Finding, ctx: Context) -> Proposal | None:
     block = ["def _backward():", *(f"    {line}" for line in rule), f"{out}.{ctx.names.closure} = _backward"]
     edit = Edit(cell, ret.lineno, ret.lineno, change.insert_before(block))
     return Proposal(finding, [edit], f"a `_backward` for `{finding.op}` with the textbook rule", rewrite=True)
+
+
+def _rule_op(op: str, method: Function) -> str:
+    """A max against a number whose method makes the number a value first has the two-value
+    rule: both are values by the time the rule reads them."""
+    params = operands(method)
+    if op == "maximum_number" and len(params) > 1 and any(
+            isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == params[1] for t in n.targets)
+            for n in method.body):
+        return "maximum"
+    return op
 
 
 def inputs_as_tuple(finding: Finding, ctx: Context) -> Proposal | None:

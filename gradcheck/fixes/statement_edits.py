@@ -179,3 +179,16 @@ def insert_after(lines: list[str], indent: str) -> Callable[[str], str]:
         ended = text if text.endswith("\n") else text + "\n"
         return text if ended.endswith(block) else ended + block
     return change
+
+
+def replace_expression(first_line: int, node: ast.AST, old: str, new: str) -> Callable[[str], str]:
+    """One expression of the statement that starts at ``first_line`` (``node``, whose text was
+    ``old``) replaced by ``new`` -- left alone once it no longer reads ``old``."""
+    def change(text: str) -> str:
+        try:
+            start = _offset(text, node.lineno - first_line + 1, node.col_offset)
+            end = _offset(text, node.end_lineno - first_line + 1, node.end_col_offset)
+        except IndexError:
+            return text
+        return text[:start] + new + text[end:] if text[start:end] == old else text
+    return change

@@ -9,7 +9,7 @@ import ast
 
 from gradcheck.findings import Finding
 from gradcheck.fixes import statement_edits as change
-from gradcheck.fixes.locate import Function, calls_itself, indent_of, operands, statements
+from gradcheck.fixes.locate import Function, calls_itself, closures, indent_of, operands, statements
 from gradcheck.fixes.patch import Edit, replacing
 from gradcheck.fixes.proposal import Context, Proposal
 from gradcheck.fixes.textbook import backward_method
@@ -41,8 +41,31 @@ def rewritten(finding: Finding, ctx: Context) -> Proposal | None:
     indent = indent_of(ctx.code.cells[cell], method.lineno)
     lines = backward_method(method.name, me, names.inputs, names.closure, names.grad)
     text = "".join(f"{indent}{line}\n" if line else "\n" for line in lines)
-    return Proposal(finding, [Edit(cell, first, method.end_lineno or method.lineno, replacing(text))],
-                    f"`{method.name}()` rewritten in the lecture's shape", rewrite=True)
+    edits = [Edit(cell, first, method.end_lineno or method.lineno, replacing(text))]
+    if finding.code == "per-node-recursion" and finding.evidence.get("in_closures"):
+        edits += _closure_calls_removed(ctx)
+    return Proposal(finding, edits, f"`{method.name}()` rewritten in the lecture's shape"
+                    + (", and no closure calls another" if len(edits) > 1 else ""), rewrite=True)
+
+
+def _closure_calls_removed(ctx: Context) -> list[Edit]:
+    """The ops' closures that run their inputs' closures themselves (``self._backward()`` at
+    their end): those calls removed, since the walk now runs every closure once, in order."""
+    found = ctx.code.class_def(ctx.names.class_name)
+    attr = ctx.names.closure
+    if found is None or attr is None:
+        return []
+    cell, cls = found
+    edits = []
+    for method in (m for m in cls.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)):
+        for closure in closures(method):
+            calls = [n for n in closure.body if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+                     and isinstance(n.value.func, ast.Attribute) and n.value.func.attr == attr
+                     and not n.value.args]
+            if len(calls) == len(closure.body):
+                continue  # nothing else in it: not a rule with a walk appended
+            edits += [Edit(cell, n.lineno, n.end_lineno or n.lineno, replacing("")) for n in calls]
+    return edits
 
 
 def add_backward(finding: Finding, ctx: Context) -> Proposal | None:

@@ -253,3 +253,106 @@ def test_grading_shows_fixes_only_when_the_rubric_says_so(tmp_path):
     rubric.write_text('required_ops = ["add"]\nshow_fixes = "yes"\n[points]\nlocal_rule = 1\n')
     with pytest.raises(UsageError, match="show_fixes must be true or false"):
         load_rubric(str(rubric))
+
+
+LEARNER_CAPS = dict(CAPS, op_methods={"leaky_relu": "leakyrelu", "vpow": "__pow__", "pow": "__pow__",
+                                      "gelu": "gelu", "cos": "cos"})
+
+
+@pytest.mark.parametrize("name, code, op, at, wanted", [
+    ("leakyrelu-slope-sign", "wrong-derivative", "leaky_relu", "else -alpha",
+     "            self.grad += (1.0 if self.data > 0 else alpha) * out.grad\n"),
+    ("cos-sign", "wrong-derivative", "cos", "math.sin(self.data) * out.grad",
+     "            self.grad -= math.sin(self.data) * out.grad\n"),
+    # the value exponent's closure sits in an `if` of the `__pow__` it shares with `x ** 2`
+    ("vpow-exponent-missing-factor", "missing-chain-factor", "vpow", "k.grad += out.data",
+     "                k.grad += out.data * math.log(self.data) * out.grad\n"),
+])
+def test_ops_learners_add_get_the_textbook_rule_in_their_own_parameter_names(name, code, op, at, wanted):
+    source = injected(name)
+    out, (p,) = patched(source, finding(code, op, line_of(source, at)), caps=LEARNER_CAPS)
+    assert wanted in out
+    assert out.count("\n") == source.count("\n")  # the rest of the file untouched
+
+
+def test_the_value_exponents_rule_is_written_into_its_own_closure_not_the_numbers():
+    source = injected("vpow-exponent-missing-factor")
+    out, (p,) = patched(source, finding("wrong-derivative", "vpow", line_of(source, "k.grad += out.data")),
+                        caps=LEARNER_CAPS)
+    assert p.rewrite
+    assert ("                self.grad += k.data * self.data ** (k.data - 1) * out.grad\n"
+            "                k.grad += out.data * math.log(self.data) * out.grad\n") in out
+    assert "            self.grad += k * self.data ** (k - 1) * out.grad\n" in out  # the number's, as it was
+
+
+def test_elu_atan_and_max_rules_use_the_learners_alpha_and_operands():
+    from subjects.learners import SOURCES
+
+    source = SOURCES["s34_elu_slope_from_output"]
+    caps = dict(CAPS, op_methods={"elu": "elu", "atan": "arctan", "maximum": "max", "maximum_number": "max"})
+    out, (p,) = patched(source, finding("wrong-derivative", "elu", line_of(source, "slope = 1.0")), caps=caps)
+    assert "            self.grad += (1.0 if self.data > 0 else alpha * math.exp(self.data)) * out.grad\n" in out
+    assert "slope =" not in out
+    broken = source.replace("out.grad / (1 + self.data ** 2)", "out.grad / (1 - self.data ** 2)")
+    out, _ = patched(broken, finding("wrong-derivative", "atan", line_of(broken, "1 - self.data ** 2")), caps=caps)
+    assert "            self.grad += 1 / (1 + self.data ** 2) * out.grad\n" in out
+    # `x.max(0.5)` through a method that makes the number a value: the two-value rule
+    out, _ = patched(source, finding("wrong-derivative", "maximum_number", line_of(source, "if bigger:")), caps=caps)
+    assert ("            self.grad += (self.data > other.data) * out.grad\n"
+            "            other.grad += (self.data <= other.data) * out.grad\n") in out
+
+
+ITERATIVE = DESIGNS["iterative"]
+ITERATIVE_CAPS = dict(CAPS, class_name="Scalar", inputs_attr="_children", backward="backprop", op_methods={
+    op: f"__{op}__" for op in ("add", "sub", "mul", "truediv", "neg", "pow")} | {
+    op: op for op in ("exp", "log", "tanh", "sigmoid")})
+
+
+def test_a_rule_passed_to_a_shared_helper_is_fixed_where_the_op_passes_it_not_in_the_helper():
+    source = injected("it-div-wrong")
+    # the finding points into `_make`'s closure, which runs every op's rule
+    out, (p,) = patched(source, finding("wrong-derivative", "truediv", line_of(source, "child.grad = child.grad")),
+                        caps=ITERATIVE_CAPS)
+    assert p.rewrite
+    assert "lambda o: (1 / other.data, -self.data / other.data ** 2))\n" in out
+    assert out.replace("-self.data / other", "self.data / other") == source
+
+
+def test_slopes_recorded_beside_the_inputs_or_as_pairs_get_the_textbook_slope():
+    from subjects.learners import SOURCES
+
+    source = SOURCES["s12b_local_slopes_wrong_pow"]
+    caps = dict(CAPS, closure_attr=None, inputs_attr="_inputs", op_methods={"pow": "__pow__", "exp": "exp"})
+    out, _ = patched(source, finding("wrong-derivative", "pow", line_of(source, "def __pow__")), caps=caps)
+    assert "        return Value(self.data ** k, (self,), (k * self.data ** (k - 1),))\n" in out
+    tape_caps = dict(CAPS, class_name="Var", closure_attr=None, inputs_attr=None,
+                     op_methods={"log": "log", "exp": "exp", "mul": "__mul__"})
+    source = injected("tape-log-wrong")
+    out, _ = patched(source, finding("wrong-derivative", "log", line_of(source, "def log")), caps=tape_caps)
+    assert '("log", ((self, 1 / self.data),))' in out
+    # no pairs at all, where every other op records them: the op's pair written in
+    source = injected("tape-exp-not-propagated")
+    out, _ = patched(source, finding("grad-not-propagated", "exp", line_of(source, "def exp")), caps=tape_caps)
+    assert '("exp", ((self, math.exp(self.data)),))' in out
+    source = injected("tape-mul-overwrite")
+    out, (p,) = patched(source, finding("grad-overwrite", "mul", line_of(source, "def __mul__")), caps=tape_caps)
+    assert "                        parent.grad += local * node.grad\n" in out and not p.rewrite
+
+
+def test_textbook_slopes_handed_to_correct_code_written_the_textbook_way_change_nothing():
+    findings = [finding("wrong-derivative", op, line_of(ITERATIVE, f"def {name}("))
+                for op, name in ITERATIVE_CAPS["op_methods"].items()]
+    out, proposals = patched(ITERATIVE, *findings, caps=ITERATIVE_CAPS)
+    assert out == ITERATIVE and proposals == []
+
+
+def test_closures_that_run_their_inputs_closures_lose_those_calls_when_backward_walks():
+    from subjects.learners import SOURCES
+
+    source = SOURCES["s30_closures_call_their_inputs_closures"]
+    found = Finding("per-node-recursion", "m", location=Location(FILE, line_of(source, "self._backward()")),
+                    evidence={"in_closures": True})
+    out, (p,) = patched(source, found)
+    assert p.rewrite and "other._backward()" not in out and out.count("._backward()") == 1
+    assert "        for v in reversed(topo):\n            v._backward()\n" in out
+    assert "            self.grad += (1 - t * t) * out.grad\n        out._backward = _backward\n" in out
