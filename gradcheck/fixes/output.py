@@ -1,11 +1,13 @@
 """``gradcheck check --patch FILE``: the verified fixes written where the user asked -- a unified
-diff for ``.py`` files (``patch -p1`` / ``git apply``), a patched copy of the notebook for a
+diff for ``.py`` files (``patch -p1`` / ``git apply``: where the check ran, or in the file's own
+folder when it was named by an absolute path), a patched copy of the notebook for a
 single ``.ipynb``. Only verified fixes are ever in it (verify.py builds the patch from them)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from gradcheck.fixes.patch import apply_folder
 from gradcheck.result import Result
 
 
@@ -23,4 +25,6 @@ def write_patch(target: Path, results: list[Result]) -> str:
         atomic_write(target, patched[0].patch["notebook"])
         return f"{target}: the notebook with {fixed} verified fix(es) ({after})"
     atomic_write(target, "".join(r.patch["diff"] for r in patched))
-    return f"{target}: {fixed} verified fix(es) as a unified diff ({after})"
+    folders = sorted({str(f) for r in patched if (f := apply_folder(Path(r.subject))) is not None})
+    where = f"; apply it in {', '.join(folders)}" if folders else ""
+    return f"{target}: {fixed} verified fix(es) as a unified diff ({after}{where})"

@@ -13,6 +13,7 @@ import difflib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,20 @@ def combinable(edit_lists: list[list[Edit]]) -> list[tuple[int, int | None]]:
         if verdict == -1:
             taken.extend((index, e) for e in edits)
     return verdicts
+
+
+def diff_path(path: Path) -> str:
+    """The file's name in a diff's headers, so that ``git apply`` / ``patch -p1`` take it: the
+    path as given when it is relative and stays below the folder it was given from (apply there),
+    else the file's name alone (apply in the file's own folder, ``apply_folder``)."""
+    if path.is_absolute() or ".." in path.parts:
+        return path.name
+    return path.as_posix()
+
+
+def apply_folder(path: Path) -> Path | None:
+    """Where a patch with ``diff_path`` headers applies, when that is not where it was made."""
+    return path.parent if path.is_absolute() or ".." in path.parts else None
 
 
 def unified_diff(before: dict[int | None, str], after: dict[int | None, str], shown_as: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from gradcheck.findings import ERROR, Finding
 from gradcheck.fixes.locate import Code
-from gradcheck.fixes.patch import Edit, apply, combinable, patched_notebook, unified_diff
+from gradcheck.fixes.patch import Edit, apply, combinable, diff_path, patched_notebook, unified_diff
 from gradcheck.fixes.proposal import Context, Names, Proposal
 from gradcheck.fixes.propose import propose
 from gradcheck.loader import VIRTUAL_ROOT, Submission
@@ -137,9 +137,9 @@ class _Document:
             return None
         raw = data.decode("utf-8", "replace")
         if submission.kind == "file" and len(units) == 1:
-            return cls(rel, {None: units[0].code}, raw, str(submission.path))
+            return cls(rel, {None: units[0].code}, raw, diff_path(submission.path))
         if submission.kind == "notebook" and rel.endswith(".ipynb"):
-            return cls(rel, {u.cell: u.code for u in units}, raw, str(submission.path))
+            return cls(rel, {u.cell: u.code for u in units}, raw, diff_path(submission.path))
         return None
 
     def _raw_cells(self) -> dict[int | None, str]:

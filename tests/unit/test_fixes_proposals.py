@@ -356,3 +356,26 @@ def test_closures_that_run_their_inputs_closures_lose_those_calls_when_backward_
     assert p.rewrite and "other._backward()" not in out and out.count("._backward()") == 1
     assert "        for v in reversed(topo):\n            v._backward()\n" in out
     assert "            self.grad += (1 - t * t) * out.grad\n        out._backward = _backward\n" in out
+
+
+def test_a_patch_for_a_file_named_by_its_absolute_path_applies_in_the_files_folder(tmp_path):
+    import shutil
+    import subprocess
+
+    from gradcheck.fixes.output import write_patch
+
+    path = tmp_path / "seed_002.py"
+    path.write_text(SEED_002)
+    findings = [Finding("grad-overwrite", "m", op="mul", location=Location(str(path), line_of(SEED_002, "self.grad = other")))]
+    caps = dict(CAPS, op_methods={"mul": "__mul__"})
+    result = Result(subject=str(path), capabilities=caps, findings=findings)
+    fixes = fixes_for(result, read_submission(path), check=lambda _: Result(subject="copy", capabilities=caps))
+    assert fixes.patch_diff.startswith("--- a/seed_002.py\n+++ b/seed_002.py\n")
+    result.fixes, result.patch = fixes.per_finding, fixes.to_json()
+    said = write_patch(tmp_path / "fix.diff", [result])
+    assert f"apply it in {tmp_path}" in said
+    if shutil.which("git") is None:
+        pytest.skip("git apply is needed to apply the patch")
+    subprocess.run(["git", "apply", "fix.diff"], cwd=tmp_path, check=True, capture_output=True)
+    assert path.read_text() == SEED_002.replace("self.grad = other.data", "self.grad += other.data").replace(
+        "other.grad = self.data", "other.grad += self.data")
