@@ -35,15 +35,25 @@ def __getattr__(name: str):
 
 
 def check(subject, *, class_name: str | None = None, examples: int = 100, seed: int | None = None,
-          backward: str | None = None, python: str | None = None) -> Result:
+          backward: str | None = None, python: str | None = None, fixes: bool = False) -> Result:
     """Check a Value class, or the submission at a path (.py, .ipynb, folder, ``module:Class``).
 
     A class is never run in this process: gradcheck runs the file or module that defines it in
     a separate worker process, so edits made since it was imported are what gets checked.
+
+    ``fixes=True``: each finding gradcheck can repair in one place gets a fix (``Result.fixes``,
+    and the patch of them all in ``Result.patch``), shown as verified only when a patched copy,
+    checked the same way, no longer has the finding and has no new error. It costs one more
+    check per failing file; a class defined in this session, or installed, gets no fixes.
     """
     from gradcheck.checks import CheckSettings
     from gradcheck.loader import session_submission
     from gradcheck.runner import Options, check_path, check_submission
+
+    if fixes:
+        from gradcheck.fixes import check_with_fixes as run_path
+    else:
+        run_path = check_path
 
     options = Options(class_name=class_name, backward=backward, python=python,
                       helpers_beside=True,  # one submission named by its user: its helpers come
@@ -56,14 +66,14 @@ def check(subject, *, class_name: str | None = None, examples: int = 100, seed: 
         if installed and module.__name__ != "__main__":
             return check_path(f"{module.__name__}:{subject.__name__}", options)
         if source:  # the learner's own file: checked as a file, so findings point into it
-            return check_path(source, options)
+            return run_path(source, options)
         cells = _ipython_cells()
         if cells is None:
             raise UsageError(f"{subject.__name__} was defined interactively and has no source file; "
                              "save it in a .py file or pass the notebook's path instead")
         return check_submission(session_submission(cells), options, subject=f"{subject.__name__} (this session)")
     if isinstance(subject, str | Path):
-        return check_path(str(subject), options)
+        return run_path(str(subject), options)
     raise UsageError(f"check() takes a class or a path, not {type(subject).__name__}")
 
 

@@ -87,3 +87,15 @@ def test_a_correct_implementation_gets_no_fix_and_no_second_check(tmp_path):
     result = check_with_fixes(str(REFERENCE / "correct_full.py"), OPTIONS)
     assert result.verdict == "pass" and result.fixes == [] and result.patch is None
     assert "patch" not in result.to_json()
+
+
+def test_the_python_api_gives_verified_fixes_only_when_asked():
+    import inspect
+
+    import gradcheck
+
+    assert inspect.signature(gradcheck.check).parameters["fixes"].default is False
+    result = gradcheck.check(REFERENCE / "seed_003.py", examples=20, fixes=True)
+    (fix,) = result.fixes
+    assert (fix["code"], fix["op"], fix["verified"]) == ("grad-overwrite", "exp", True)
+    assert result.patch["verdict_after"] == "pass" and "+= " in fix["diff"]
