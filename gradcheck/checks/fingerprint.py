@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 from gradcheck.graph import Graph
-from gradcheck.oracles.sympy_oracle import compiled, forward_values
 
 OP_DEFECTS = ("grad-overwrite", "missing-chain-factor", "grad-not-propagated")
 TRAVERSAL_DEFECTS = ("topo-revisit", "topo-order", "grad-seed")
@@ -32,6 +31,9 @@ def candidates(graph: Graph) -> list[Candidate]:
 
 def simulate(graph: Graph, defect: Candidate | None) -> list[float]:
     """Every node's gradient after a micrograd-style backward() with one defect injected."""
+    # sympy's compiled partials (and mpmath): imported here, only when a failure is fingerprinted
+    from gradcheck.oracles.sympy_oracle import compiled, forward_values
+
     values = [float(v) for v in forward_values(graph)]
     grads = [0.0] * len(graph.nodes)
     grads[-1] = 0.0 if defect and defect.code == "grad-seed" else 1.0
