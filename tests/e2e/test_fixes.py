@@ -99,3 +99,21 @@ def test_the_python_api_gives_verified_fixes_only_when_asked():
     (fix,) = result.fixes
     assert (fix["code"], fix["op"], fix["verified"]) == ("grad-overwrite", "exp", True)
     assert result.patch["verdict_after"] == "pass" and "+= " in fix["diff"]
+
+
+def test_grading_feedback_has_verified_fixes_when_the_rubric_shows_them(tmp_path):
+    """One buggy submission, one job (the default, off, is tested on the rubric itself in
+    test_fixes_proposals.py)."""
+    shutil.copy(REFERENCE / "seed_003.py", tmp_path / "seed_003.py")
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('required_ops = ["add", "mul", "tanh"]\nshow_fixes = true\n'
+                      "[points]\nforward = 1\nlocal_rule = 2\nend_to_end = 1\ntraversal = 4\n")
+    out = tmp_path / "out"
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        main(["grade", str(tmp_path / "seed_003.py"), "--rubric", str(rubric), "--out", str(out), "-j", "1", *FEW])
+    doc = json.loads((out / "seed_003" / "result.json").read_text())["result"]
+    (finding,) = [f for f in doc["findings"] if f["severity"] == "error"]
+    assert (finding["code"], finding["op"]) == ("grad-overwrite", "exp")
+    assert finding["fix"]["verified"] and doc["patch"]["verdict_after"] == "pass"
+    feedback = (out / "seed_003" / "feedback.html").read_text()
+    assert 'class="fix-diff"' in feedback and 'all checks for <span class="code">exp</span> pass' in feedback
