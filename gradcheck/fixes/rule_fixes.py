@@ -160,9 +160,19 @@ def attach(finding: Finding, ctx: Context) -> Proposal | None:
     if site is None or attr is None:
         return None
     cell, method, closure = site
-    if closure is None or _attached(method, closure, attr):
-        return None
     out = returned_name(method)
+    if closure is None or (_attached(method, closure, attr) and out is None):
+        return None
+    on_other = [n for n in method.body if isinstance(n, ast.Assign) and len(n.targets) == 1
+                and isinstance(n.targets[0], ast.Attribute) and n.targets[0].attr == attr
+                and isinstance(n.targets[0].value, ast.Name) and n.targets[0].value.id != out
+                and isinstance(n.value, ast.Name) and n.value.id == closure.name]
+    if any(_base(n.targets[0]) == out for n in ast.walk(method) if isinstance(n, ast.Assign)
+           and isinstance(n.targets[0], ast.Attribute) and n.targets[0].attr == attr):
+        return None  # stored on the result already
+    if on_other and out is not None:  # `self._backward = push`: on an operand, not the result
+        edits = [_statement_edit(cell, on_other[0], change.rebase_attribute(attr, out))]
+        return Proposal(finding, edits, f"store the closure on the result: `{out}.{attr} = {closure.name}`")
     stores = [n for n in method.body if isinstance(n, ast.Assign) and len(n.targets) == 1
               and isinstance(n.targets[0], ast.Attribute) and n.targets[0].attr != attr
               and isinstance(n.value, ast.Name) and n.value.id == closure.name]

@@ -141,6 +141,21 @@ def retarget_attribute(old: str, new: str) -> Callable[[str], str]:
     return _on_tree(change)
 
 
+def rebase_attribute(attr: str, base: str) -> Callable[[str], str]:
+    """``self._backward = f`` -> ``out._backward = f``: stored on the object that is meant."""
+    def change(body: str, tree: ast.Module) -> str | None:
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Attribute) and target.attr == attr and isinstance(target.value, ast.Name):
+                    if target.value.id == base:
+                        return None
+                    start, end = _span(body, target.value)
+                    return body[:start] + base + body[end:]
+        return None
+    return _on_tree(change)
+
+
 def set_value(text_value: str) -> Callable[[str], str]:
     """``x.grad = <anything>`` -> ``x.grad = <text_value>``."""
     def change(body: str, tree: ast.Module) -> str | None:

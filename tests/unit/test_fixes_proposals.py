@@ -379,3 +379,12 @@ def test_a_patch_for_a_file_named_by_its_absolute_path_applies_in_the_files_fold
     subprocess.run(["git", "apply", "fix.diff"], cwd=tmp_path, check=True, capture_output=True)
     assert path.read_text() == SEED_002.replace("self.grad = other.data", "self.grad += other.data").replace(
         "other.grad = self.data", "other.grad += self.data")
+
+
+def test_a_closure_stored_on_an_operand_is_stored_on_the_result_under_its_own_name():
+    from subjects.learners import SOURCES
+
+    source = SOURCES["s39_closure_stored_on_operand"]
+    out, proposals = patched(source, finding("closure-not-attached", "add", line_of(source, "self._backward = push")))
+    assert len(proposals) == 1 and "        total._backward = push\n" in out
+    assert out.count("self._backward = push") == source.count("self._backward = push") - 1
