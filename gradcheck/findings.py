@@ -226,5 +226,6 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["location"] = asdict(self.location) if self.location else None
-        data["title"], data["fix"] = self.title, self.fix  # the catalogue's words, for readers
+        # the catalogue's words, for readers; "fix" is left to a verified fix (Result.to_json)
+        data["title"], data["advice"] = self.title, self.fix
         return data

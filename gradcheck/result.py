@@ -47,11 +47,13 @@ class Result:
         return next((x for x in self.fixes if (x["code"], x["op"]) == (finding.code, finding.op)), None)
 
     def to_json(self) -> dict[str, Any]:
+        """Every finding has "fix": its verified (or unverified) fix, or None when none was
+        proposed or fixes were not asked for; the catalogue's general advice is "advice"."""
         doc = self._json()
+        for f, entry in zip(self.findings, doc["findings"], strict=True):
+            fix = self.fix_for(f)
+            entry["fix"] = None if fix is None else {k: v for k, v in fix.items() if k not in ("code", "op")}
         if self.patch is not None:
-            for f, entry in zip(self.findings, doc["findings"], strict=True):
-                fix = self.fix_for(f)
-                entry["fix"] = None if fix is None else {k: v for k, v in fix.items() if k not in ("code", "op")}
             doc["patch"] = self.patch
         return doc
 
@@ -69,7 +71,7 @@ class Result:
         """The inverse of ``to_json`` (results saved by batch grading are read back with it)."""
         findings, fixes = [], []
         for f in doc["findings"]:
-            if f.get("fix"):
+            if isinstance(f.get("fix"), dict):
                 fixes.append({"code": f["code"], "op": f["op"], **f["fix"]})
             loc = f.get("location")
             if loc:

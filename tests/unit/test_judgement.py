@@ -429,3 +429,22 @@ def test_a_walk_seen_wrong_on_the_failing_case_is_named_even_when_the_traversal_
                                  TraversalOutcome(TraversalState.CORRECT))
     assert [(x.code, x.op) for x in diagnosis.findings] == [("topo-revisit", None)]
     assert diagnosis.failed == frozenset()
+
+
+def test_a_result_read_back_keeps_its_findings_advice_and_fixes():
+    """Grading saves results as JSON and reads them back: the catalogue's advice ("advice") and
+    a verified fix ("fix") are separate keys, and a result without fixes reads back too."""
+    from gradcheck.result import Result
+
+    plain = Result(subject="s", findings=[Finding("grad-overwrite", "m", op="add")])
+    doc = plain.to_json()
+    assert doc["findings"][0]["advice"] == CATALOGUE["grad-overwrite"].fix
+    assert doc["findings"][0]["fix"] is None
+    assert Result.from_json(doc).to_json() == doc
+
+    fixed = Result(subject="s", findings=[Finding("grad-overwrite", "m", op="add")],
+                   fixes=[{"code": "grad-overwrite", "op": "add", "diff": "-=\n+=", "verified": True}],
+                   patch={"diff": "d"})
+    doc = fixed.to_json()
+    assert doc["findings"][0]["fix"] == {"diff": "-=\n+=", "verified": True}
+    assert Result.from_json(doc).to_json() == doc
