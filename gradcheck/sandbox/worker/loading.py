@@ -122,20 +122,47 @@ class UnitRunner:
                 errors.append(info)
             else:
                 if isinstance(stmt, ast.ClassDef):
-                    self._after_class(stmt, unit)
+                    self._after_class(stmt, unit, budget)
         return errors
 
-    def _after_class(self, stmt, unit):
+    def _after_class(self, stmt, unit, budget):
         """What the trusted side asked for a class statement that ran: keep its class for
-        ``bind_kept``; hash it by identity when its ``__eq__`` left it unhashable (reported
-        once by the trusted side; its other defects are then still checked)."""
+        ``bind_kept``; hash it by identity when its ``__eq__`` left it unhashable and that
+        breaks it (reported once by the trusted side; its other defects are then still
+        checked). A class designed to be unhashable (its walk keys on ``id()``) stays as is."""
         made = self.namespace.get(stmt.name)
         if not isinstance(made, type):
             return
         if stmt.lineno in (unit.get("keep_classes") or ()):
             self.kept[stmt.name] = made
         if stmt.lineno in (unit.get("hash_by_identity") or ()) and made.__hash__ is None:
-            made.__hash__ = object.__hash__
+            signal.signal(signal.SIGALRM, _on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, budget)
+            try:
+                unhashed = _first_use(made)
+                made.__hash__ = object.__hash__
+                if unhashed != "TypeError" or _first_use(made) is not None:
+                    made.__hash__ = None  # not what broke it: left as written
+            except StatementTimeout:
+                made.__hash__ = None
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _first_use(cls):
+    """What the lecture's first example does with the class -- two values combined, then
+    ``backward()`` -- as the name of the exception it raised, None when it ran."""
+    try:
+        a, b = cls(0.5), cls(1.5)
+        out = a + b if hasattr(cls, "__add__") else a * b
+        walk = getattr(out, "backward", None)
+        if callable(walk):
+            walk()
+    except StatementTimeout:
+        raise
+    except BaseException as exc:
+        return type(exc).__name__
+    return None
 
 
 def _future_flags(stmt):
