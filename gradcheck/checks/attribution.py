@@ -89,11 +89,16 @@ def _same_failure(parent: Finding, heir: Finding) -> bool:
     return raised is not None and parent.code == heir.code and heir.evidence.get("raised_at") == raised
 
 
-def _parent_fits(parent: Finding, heir: Finding, composition: Composition) -> bool:
+def _parent_fits(parent: Finding, heir: Finding, composition: Composition,
+                 combined: frozenset[str] = frozenset()) -> bool:
     # Without observed structure only a defect identified from the numbers is attributed to a
     # usual composition; a forward value or a crash says nothing about how the op is built.
     if not composition.observed and parent.evidence.get("identified_by") not in FROM_NUMBERS:
         return False
+    if composition.observed and parent.op in combined and parent.code in RULE_CODES and heir.code in RULE_CODES:
+        # two rule defects in one primitive (`=` and no `* out.grad`) show in an op that runs
+        # its closure as neither alone: whatever the heir's numbers were named, they are both's
+        return True
     return parent.code == heir.code or heir.code in ANY_CODE
 
 
@@ -102,10 +107,16 @@ def attribute(findings: list[Finding], composition: Composition) -> list[Finding
     disappears when an op it is built from has a finding that explains it, and is listed in
     that finding's ``inherited_by`` (in every such root, when it is built from several)."""
     candidates = [f for f in findings if _foldable(f)]
+    rule_codes: dict[str, set[str]] = {}
+    for f in candidates:
+        if f.code in RULE_CODES:
+            rule_codes.setdefault(f.op, set()).add(f.code)
+    combined = frozenset(op for op, codes in rule_codes.items() if len(codes) > 1)
 
     def parents(f: Finding) -> list[Finding]:
         return [p for p in candidates if p is not f and (
-            (composition.built_on(p.op, f.op) and _parent_fits(p, f, composition)) or _same_failure(p, f))]
+            (composition.built_on(p.op, f.op) and _parent_fits(p, f, composition, combined))
+            or _same_failure(p, f))]
 
     # A root inherits from nothing; heirs attach to roots only (``sub`` to ``add``, never to
     # ``neg``, which itself inherits from ``mul``) -- but a heir of a heir still folds.

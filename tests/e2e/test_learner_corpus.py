@@ -75,6 +75,8 @@ EXPECTED: dict[str, frozenset] = {
     # a folder: micrograd/engine.py imports `micrograd.walk` and `.coerce`
     "s43_own_package_named_micrograd": CORRECT,
     "s44_library_cell_then_own_class": CORRECT,  # the library's Value first, then their own
+    # both of pow's defects, and truediv (built on pow) listed under them, not a third finding
+    "s45_two_defects_in_a_primitive": frozenset({("grad-overwrite", "pow"), ("missing-chain-factor", "pow")}),
 }
 
 # Where a finding must point: the statement a learner has to fix, (code, op) -> source line.
@@ -284,3 +286,8 @@ def test_a_package_s_own_helpers_are_used_not_only_tolerated(results):
     result = results["s43_own_package_named_micrograd"]
     assert result.capabilities["number_coercion"] is True  # `.coerce.wrap` was imported and ran
     assert not result.notes, result.notes  # no import failed while loading
+
+
+def test_an_op_built_on_a_primitive_with_two_defects_is_listed_under_both(results):
+    pow_findings = [f for f in results["s45_two_defects_in_a_primitive"].findings if f.op == "pow"]
+    assert [f.inherited_by for f in pow_findings] == [["truediv"], ["truediv"]]

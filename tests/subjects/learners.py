@@ -2487,3 +2487,59 @@ NOTEBOOKS['s44_library_cell_then_own_class'] = [
     ("code", "import math"),
     ("code", _FULL_ENGINE),
 ]
+
+# Two defects in one statement of pow's closure (`=`, and no `* out.grad`); truediv, written as
+# `self * other ** -1`, runs that closure and shows both at once.
+SOURCES['s45_two_defects_in_a_primitive'] = '''\
+class Value:
+    def __init__(self, data, _children=()):
+        self.data = data
+        self.grad = 0.0
+        self._prev = tuple(_children)
+        self._backward = lambda: None
+
+    def __add__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad += out.grad
+            other.grad += out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = other if isinstance(other, Value) else Value(other)
+        out = Value(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, n):
+        out = Value(self.data ** n, (self,))
+
+        def _backward():
+            self.grad = n * self.data ** (n - 1)
+        out._backward = _backward
+        return out
+
+    def __truediv__(self, other):
+        return self * other ** -1
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(v):
+            if id(v) not in seen:
+                seen.add(id(v))
+                for c in v._prev:
+                    visit(c)
+                order.append(v)
+        visit(self)
+        self.grad = 1.0
+        for v in reversed(order):
+            v._backward()
+'''
