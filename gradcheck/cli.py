@@ -47,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write an HTML report per subject and an index.html into DIR")
     check.add_argument("--fixes", action=argparse.BooleanOptionalAction, default=None,
                        help="propose a fix for each finding and verify it by checking a patched "
-                            "copy (one more check per failing subject; default: on when the "
-                            "output is a terminal or with --patch)")
+                            "copy (one more check per failing subject; default: on, except for "
+                            "--format junit)")
     check.add_argument("--patch", metavar="FILE", type=Path,
                        help="write the verified fixes into FILE: a unified diff, or for a "
                             "notebook a patched copy of the .ipynb")
@@ -412,11 +412,13 @@ def _run_one(path: str, options: Options, consensus, show_progress: bool, fixes:
 
 
 def _wants_fixes(args: argparse.Namespace) -> bool:
-    """Fixes cost a second check of each failing subject: asked for explicitly, or by default
-    when a person reads the output (a terminal) or a patch is to be written."""
+    """On by default for `check` (issue 14): the terminal and JSON outputs show each finding's
+    verified fix. They cost a second check of each subject with an error that has a proposed
+    fix, so `--no-fixes` skips them; JUnit output (CI test reports, named like the pytest
+    plugin's items, which never computes fixes) leaves them out unless asked."""
     if args.fixes is not None:
         return args.fixes
-    return args.patch is not None or (args.format == "text" and sys.stdout.isatty())
+    return args.patch is not None or args.format in ("text", "json")
 
 
 def _write_patch(target: Path, results: list[Result]) -> bool:
