@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The tests never read or write the user's case store: each session gets an empty one (the
 # bundles shipped with gradcheck are still read, as on a fresh install). Set here, before any
 # test runs, so that every CLI run in a subprocess inherits it.
-_CACHE = tempfile.mkdtemp(prefix="gradcheck-test-cache-")
+_CACHE = tempfile.mkdtemp(prefix="test-case-store-")
 os.environ["GRADCHECK_CACHE_DIR"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 REFERENCE = ROOT / "reference_impls"
