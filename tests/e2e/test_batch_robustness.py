@@ -43,12 +43,12 @@ def hostile_doc(sid: str) -> dict:
                   output=HOSTILE + "\nmore", capabilities={"class_name": HOSTILE}).to_json()
 
 
-def fake_grade_one(sub, options, share):
+def fake_grade_one(sub, options, share, fixes=False):
     """Stands for the worker: a hostile result per submission, at once."""
     return hostile_doc(sub.id), 0.01
 
 
-def grade_or_die(sub, options, share):
+def grade_or_die(sub, options, share, fixes=False):
     """In a pool process: the one called ``dies`` (first in id order, so it starts at once)
     takes its grading process down with it while a classmate's is still being graded."""
     if multiprocessing.parent_process() is not None:
@@ -211,7 +211,7 @@ def test_hostile_results_are_kept_for_resuming(submissions, tmp_path, monkeypatc
     batch.grade(subs, "part1", out, Options())
     first = (out / "gradebook.csv").read_text()
 
-    def must_not_run(sub, options, share):
+    def must_not_run(sub, options, share, fixes=False):
         raise AssertionError(f"{sub.id} was graded again")
 
     monkeypatch.setattr(batch, "_grade_one", must_not_run)
