@@ -76,6 +76,11 @@ class Consensus:
     def default(cls, share: bool = True) -> Consensus:
         return cls(share=share)
 
+    @classmethod
+    def of(cls, oracles: list[Oracle], share: bool = True) -> Consensus:
+        """A consensus of oracles already made (tests reuse them across many cases)."""
+        return cls(oracle_names=tuple(o.name for o in oracles), share=share, _oracles=list(oracles))
+
     @property
     def oracles(self) -> list[Oracle]:
         """Created on first need: importing torch and sympy is most of a cold check's time, and

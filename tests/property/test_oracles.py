@@ -45,7 +45,7 @@ def test_oracles_agree(graph):
 @settings(max_examples=200)
 @given(expression_dags(ALL))
 def test_consensus_keeps_every_generated_case(graph):
-    consensus = Consensus(ORACLES, share=False)
+    consensus = Consensus.of(ORACLES, share=False)
     expected = consensus.expected(graph)
     assert expected is not None, (consensus.discarded, graph.describe())
     assert consensus.agreed == 1
