@@ -123,17 +123,10 @@ def _run(search_: Search, graphs: list[Graph]) -> list[GraphRun]:
 
 
 def check_case(search_: Search, graph: Graph) -> Counterexample | None:
-    """Run one graph on the subject and compare; None when it agrees with the oracles (or the
-    oracles disagree among themselves, which is not held against the subject)."""
-    subject = search_.subject
-    subject.log.count("cases")
-    expected = subject.consensus.expected(graph)
-    if expected is None:
-        return None
-    search_.judged.update(graph.ops_used)
-    run = _run(search_, [graph])[0]
-    verdict = compare(graph, run, expected, search_.grads)
-    return Counterexample(graph, run, expected, *verdict) if verdict else None
+    """Run one graph on the subject and compare (Hypothesis's property calls this); None when it
+    agrees with the oracles, or the oracles disagree among themselves, which is not held against
+    the subject."""
+    return _first_failure(search_, (graph,))
 
 
 def end_to_end_check(subject: Subject, exclude: frozenset[str], rules: RuleOutcome,
