@@ -166,7 +166,7 @@ def run_checks(subject: Subject) -> Verdict:
             if traversal.recursing_closures:  # a composite's "rule" was the recursion's doubling
                 findings = [f for f in findings if not (f.code in RULE_CODES and f.op in rules.composite)]
         if due("end-to-end"):
-            e2e = end_to_end_check(subject, forward.faulty | rules.faulty, rules, traversal.backward_works)
+            e2e = end_to_end_check(subject, forward.faulty | rules.faulty, rules, traversal)
             findings += e2e.findings
             diagnosis = failure_findings(subject, e2e, findings, rules, traversal)
             findings += [f for f in diagnosis.findings if not structure.explains(f)]

@@ -66,6 +66,7 @@ class SubjectSession:
         self.attempts_at_load: int | None = None  # how many guard reports came while loading
         self.dead = False  # the worker could not be brought back; every request now fails
         self.skipped: set[tuple[int, int]] = set()  # (unit, statement) that killed the worker
+        self.killed_by: dict[str, WorkerDied] = {}  # op -> its death when the class was inspected
         # standard modules the submission uses but never imports, imported for it after its own
         # units (see ``import_for_it``)
         self.extra_imports: tuple[str, ...] = ()
@@ -192,19 +193,31 @@ class SubjectSession:
         return LoadReport(self.caps, self._statement_findings(), self._statement_notes())
 
     def _inspect(self, class_name: str) -> dict:
-        """The class's facts, with every op of the table probed for what its result holds. If
-        an op's code kills the worker there, the class is inspected again on ``a * b`` and
+        """The class's facts, with every op of the table probed for what its result holds. An
+        op whose code kills the worker there (it hangs, exhausts memory, exits) is left out and
+        the class inspected again without it; the death is kept in ``killed_by`` for the op's
+        forward check to report, instead of calling the op again and waiting out the same limit.
+        If the worker dies before any op's code ran, the class is inspected on ``a * b`` and
         ``a + b`` alone (the op's own check then meets and reports the same death)."""
         probes = [{"op": op.name, "method": method, "arity": op.arity,
                    "expr": op.apply_source([f"{{{i}}}" for i in range(op.arity)],
                                            op.constants[0] if op.constants else None, method)}
                   for op in OPS for method in op.methods]
-        try:
-            return self.client.request("inspect", probes=probes, **{"class": class_name})
-        except WorkerDied:
-            self.client.start()
-            self._send_load()
-            return self.client.request("inspect", **{"class": class_name})
+        while True:
+            self.client.last_op = None
+            try:
+                return self.client.request("inspect", probes=probes, **{"class": class_name})
+            except WorkerDied as died:
+                # the op the worker said it was calling (one of those asked: the channel is
+                # not believed beyond that)
+                op = self.client.last_op if not died.budget else None
+                self.client.start()
+                self._send_load()
+                if (op is None or len(self.killed_by) >= MAX_KILLER_STATEMENTS
+                        or not any(p["op"] == op for p in probes)):
+                    return self.client.request("inspect", **{"class": class_name})
+                self.killed_by[op] = died
+                probes = [p for p in probes if p["op"] != op]
 
     def _drive(self, class_name: str, question: dict) -> list[DriverProbe]:
         """Call the candidate backward() methods (see ``capabilities.driver_question``); a

@@ -16,7 +16,8 @@ sets (``shipped/``, see ``case_store.build``), read when the cache has none.
 
 Writes are atomic (a temporary file renamed over the old one) and merged under a lock, so
 concurrent checks (``grade -j``) lose nothing; the directory is kept under a size limit by
-removing the least recently used bundles.
+removing the least recently used bundles. A process that checks many subjects (a grading
+process) reads a bundle once and keeps it, until another process rewrites the file.
 """
 
 from __future__ import annotations
@@ -134,6 +135,34 @@ class Bundle:
         return bundle
 
 
+# Bundles this process has read or written, by path, with the file's identity when it did:
+# parsing a bundle of a few thousand graphs takes a quarter of a warm check, and a grading
+# process checks one subject after another against the same few bundles.
+_KNOWN: dict[Path, tuple[tuple[int, int, int], Bundle]] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What changes whenever the file is replaced (writes are renames: a new inode) or touched."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _known(path: Path) -> Bundle | None:
+    """The bundle this process last read or wrote at ``path``, if the file is still that one."""
+    entry = _KNOWN.get(path)
+    if entry is None or entry[0] != _identity(path):
+        return None
+    return entry[1]
+
+
+def _remember(path: Path, bundle: Bundle) -> None:
+    if (ident := _identity(path)) is not None:
+        _KNOWN[path] = (ident, bundle)
+
+
 def read_bundle(path: Path) -> Bundle | None:
     """The bundle in ``path``; None when there is none or it cannot be read (a damaged file is
     a cache miss, and is overwritten by the next save)."""
@@ -173,9 +202,14 @@ class CaseStore:
     def open(self, ops: Iterable[str], examples: int, max_ops: int, seed: int | None) -> Bundle:
         name = bundle_name(ops, examples, max_ops, seed)
         for where in (self.directory, self.shipped):
-            if where is not None and (found := read_bundle(where / name)) is not None:
+            if where is None:
+                continue
+            path = where / name
+            found = _known(path) or read_bundle(path)
+            if found is not None:
                 if where == self.directory:
-                    _touch(where / name)  # recently used: kept longest
+                    _touch(path)  # recently used: kept longest
+                _remember(path, found)
                 return found
         return Bundle(name)
 
@@ -188,9 +222,12 @@ class CaseStore:
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / bundle.name
             with _locked(self.directory / ".lock"):
-                if (on_disk := read_bundle(path)) is not None:  # another process saved meanwhile
+                # another process may have saved meanwhile: take what it added (unless the file
+                # is still the one this process read or wrote)
+                if _known(path) is not bundle and (on_disk := read_bundle(path)) is not None:
                     bundle.merge(on_disk)
                 write_bundle(bundle, path)
+                _remember(path, bundle)
                 self._prune(keep=path)
             bundle.added = 0
         except OSError:

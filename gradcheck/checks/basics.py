@@ -158,10 +158,17 @@ def forward_check(subject: Subject) -> ForwardOutcome:
         if not subject.caps.ops.get(op.name):
             continue
         graphs = op_points(op)
+        # an op that killed the worker on its first call, when the class was inspected, is not
+        # called again: the same limit would only be waited out twice
+        killed = subject.session.killed_by.get(op.name)
         try:
+            if killed is not None:
+                raise killed
             runs = subject.session.run(graphs, grads=False)
         except WorkerDied as exc:
-            outcome.findings.append(death(exc, Stage.FORWARD, f"the forward check of `{op.name}`", op=op.name))
+            doing = (f"its first call (gradcheck was inspecting {subject.caps.class_name})" if killed
+                     else f"the forward check of `{op.name}`")
+            outcome.findings.append(death(exc, Stage.FORWARD, doing, op=op.name))
             faulty.add(op.name)
             died.add(op.name)
             continue

@@ -165,8 +165,9 @@ def failure_findings(subject: Subject, outcome: EndToEndOutcome, earlier: list[F
     for cx in gradient:
         evidence = counterexample_evidence(subject, cx)
         all_matches = identify(cx.graph, cx.run.grads or [], cx.expected.grad_tol)
-        walk = _watched_walk(subject, cx) if traversal.observed else None
-        explaining = _explaining(earlier + findings, cx, rules.composite, all_matches, bool(walk))
+        walk = _watched_walk(subject, cx) if traversal.observed and not outcome.own_walk else None
+        explaining = None if outcome.own_walk else _explaining(earlier + findings, cx, rules.composite,
+                                                                all_matches, bool(walk))
         if explaining is None and walk:
             # the traversal check's own graphs came out right -- a walk that depends on the
             # order of a set can -- but on this case the walk itself was wrong: that is the defect

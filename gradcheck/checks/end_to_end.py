@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from gradcheck.checks import Subject, death
-from gradcheck.checks.outcomes import EndToEndOutcome, RuleOutcome
+from gradcheck.checks.outcomes import EndToEndOutcome, RuleOutcome, TraversalOutcome, TraversalState
 from gradcheck.findings import Stage
 from gradcheck.graph import Graph
 from gradcheck.ops import get_op
@@ -130,25 +130,39 @@ def check_case(search_: Search, graph: Graph) -> Counterexample | None:
 
 
 def end_to_end_check(subject: Subject, exclude: frozenset[str], rules: RuleOutcome,
-                     backward_works: bool) -> EndToEndOutcome:
+                     traversal: TraversalOutcome) -> EndToEndOutcome:
     """Search generated graphs over the ops without a diagnosed defect (``exclude``)."""
     caps = subject.caps
     pool = [o for o in caps.supported_ops if o not in exclude]
     if not pool:
         subject.log.notes.append("end-to-end: skipped, no op left without a diagnosed defect")
         return EndToEndOutcome()
-    grads = caps.grad_attr is not None and backward_works
-    use_backward = caps.backward is not None
+    grads = caps.grad_attr is not None and traversal.backward_works
+    own_walk = caps.backward is not None and walk_known_wrong(traversal, rules)
+    use_backward = caps.backward is not None and not own_walk
     if grads and not use_backward and caps.closure_attr is None:
         grads = False
         subject.log.notes.append("end-to-end: gradients skipped, no backward() and no per-node closure")
+    if grads and own_walk:
+        subject.log.notes.append(f"end-to-end: gradients by gradcheck's walk over the closures, since "
+                                 f"`{caps.backward}()`'s walk has a defect of its own (found above)")
     run = Search(subject, grads, use_backward)
     try:
         failures = _op_by_op(run, pool) if grads and not rules.observed else _rounds(run, pool)
     except WorkerDied as died:
         return EndToEndOutcome(findings=[death(died, Stage.END_TO_END, "the end-to-end property test",
                                                case=getattr(died, "case", None))])
-    return EndToEndOutcome(failures=failures, tested=frozenset(pool), judged=dict(run.judged))
+    return EndToEndOutcome(failures=failures, tested=frozenset(pool), judged=dict(run.judged),
+                           own_walk=own_walk)
+
+
+def walk_known_wrong(traversal: TraversalOutcome, rules: RuleOutcome) -> bool:
+    """backward()'s walk was watched going wrong, and gradcheck can walk the closures itself
+    (they ran one op at a time, and none calls another's). The search then runs on gradcheck's
+    walk: on the subject's own it would fail on nearly every graph for the defect already named,
+    shrinking each failure at length, and any defect of the ops in context would hide behind it."""
+    return (traversal.state == TraversalState.DEFECTIVE and rules.observed
+            and not traversal.recursing_closures)
 
 
 def _rounds(run: Search, pool: list[str]) -> list[Counterexample]:

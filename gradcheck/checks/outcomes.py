@@ -80,3 +80,6 @@ class EndToEndOutcome:
     tested: frozenset[str] = frozenset()  # ops the search used
     judged: dict[str, int] = field(default_factory=dict)  # op -> judged cases that used it
     findings: list[Finding] = field(default_factory=list)  # deaths during the search
+    # gradients came from gradcheck's walk over the closures, not from backward() (whose walk
+    # was already found wrong): no failure of this search is backward()'s
+    own_walk: bool = False

@@ -76,6 +76,7 @@ class WorkerClient:
         self._alarms: int | None = None
         self._sinks: list[OutputSink] = []
         self.last_progress: tuple[int, int] | None = None
+        self.last_op: str | None = None  # the op an "inspect" request said it was about to call
         self.tampering: list[dict] = []  # attempts the worker's guard reported, bounded
         # The subject's time budget counts the wall time spent waiting for its code (requests and
         # worker starts), not gradcheck's own work in between (oracles, fingerprints), so that
@@ -261,9 +262,11 @@ class WorkerClient:
             if not isinstance(frame, dict) or frame.get("seq") != seq:
                 raise protocol.ProtocolError("a frame that answers no request", forged=True)
             if frame.get("kind") == "progress":
-                unit, stmt = frame.get("unit"), frame.get("stmt")
+                unit, stmt, op = frame.get("unit"), frame.get("stmt"), frame.get("op")
                 if isinstance(unit, int) and isinstance(stmt, int):
                     self.last_progress = (unit, stmt)
+                if isinstance(op, str):
+                    self.last_op = op
                 continue
             body = frame.get("body")
             if frame.get("kind") != "reply" or not isinstance(body, dict):

@@ -6,7 +6,9 @@ may run under another interpreter given with ``--python``).
 A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. Every request carries
 a random ``seq`` the worker echoes; a reply is ``{"seq", "kind": "reply", "body"}`` and, while
 loading, ``{"seq", "kind": "progress", "unit", "stmt"}`` frames announce the statement about to
-run (so a statement that kills the interpreter can be skipped on restart without any file).
+run (so a statement that kills the interpreter can be skipped on restart without any file);
+while inspecting, ``{"seq", "kind": "progress", "op"}`` frames announce the op about to be
+called for the first time (so an op that kills it is known without calling it again).
 
 The trusted side believes nothing it reads: ``decode`` caps size and nesting before a value is
 used, and ``check_reply`` holds each reply body to the schema of its request. Anything else is a

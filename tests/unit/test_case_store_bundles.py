@@ -1,5 +1,6 @@
 """The case store on its own: what is saved is read back bit for bit, concurrent saves lose
-nothing, a damaged file is a miss, the size limit holds, and a secret seed is never written."""
+nothing, a process parses a bundle once until another process rewrites it, a damaged file is a
+miss, the size limit holds, and a secret seed is never written."""
 
 import gzip
 import json
@@ -7,7 +8,8 @@ import multiprocessing
 import os
 import time
 
-from gradcheck.case_store import Bundle, CaseStore, bundle_name, read_bundle
+import gradcheck.case_store as case_store
+from gradcheck.case_store import Bundle, CaseStore, bundle_name, read_bundle, write_bundle
 from gradcheck.checks import CheckSettings
 from gradcheck.checks.property_search import generated
 from gradcheck.graph import Graph, apply, leaf
@@ -33,7 +35,8 @@ def test_sequences_and_answers_read_back_exactly(tmp_path):
         bundle.keep_answer(g, a)
     store.save(bundle)
 
-    again = store.open(OPS, SETTINGS.examples, SETTINGS.max_ops, None)
+    again = read_bundle(tmp_path / bundle.name)  # from the file, not this process's copy
+    assert again is not None and again is not bundle
     assert again.sequence(OPS, None) == graphs
     assert again.sequence(OPS, "mul") is None
     for g, a in answers.items():
@@ -75,6 +78,35 @@ def test_concurrent_saves_lose_no_entry(tmp_path):
     bundle = CaseStore(tmp_path, shipped=None).open(["add"], 100, 10, None)
     assert len(bundle.answers) == 60
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_process_parses_a_bundle_once_until_another_process_rewrites_it(tmp_path, monkeypatch):
+    reads = []
+    monkeypatch.setattr(case_store, "read_bundle", lambda path: reads.append(path) or read_bundle(path))
+    store = CaseStore(tmp_path, shipped=None)
+    first = store.open(["add"], 100, 10, None)
+    first.keep_answer(Graph((leaf(1.0), leaf(2.0), apply("add", 0, 1))), (None, "mine"))
+    store.save(first)
+    before = len(reads)
+    assert store.open(["add"], 100, 10, None) is first
+    assert store.open(["add"], 100, 10, None) is first
+    assert len(reads) == before  # the file is still the one this process wrote: not parsed again
+
+    # another process saves its own entry in the meantime (a new file under the same name)
+    theirs = Bundle(first.name)
+    theirs.keep_answer(Graph((leaf(3.0), leaf(2.0), apply("add", 0, 1))), (None, "theirs"))
+    write_bundle(theirs, tmp_path / first.name)
+    again = store.open(["add"], 100, 10, None)
+    assert len(reads) == before + 1 and again is not first
+    assert [reason for _, reason in again.answers.values()] == ["theirs"]
+
+    # and a save merges what the other process wrote after this one last read the file
+    theirs.keep_answer(Graph((leaf(4.0), leaf(2.0), apply("add", 0, 1))), (None, "later"))
+    write_bundle(theirs, tmp_path / first.name)
+    again.keep_answer(Graph((leaf(5.0), leaf(2.0), apply("add", 0, 1))), (None, "mine again"))
+    store.save(again)
+    on_disk = read_bundle(tmp_path / first.name)
+    assert sorted(reason for _, reason in on_disk.answers.values()) == ["later", "mine again", "theirs"]
 
 
 def test_a_damaged_bundle_is_a_miss_and_is_replaced(tmp_path):

@@ -74,7 +74,8 @@ class Worker:
 
     # ---- questions about one class -----------------------------------------------------
     def inspect(self, req):
-        return reflection.inspect_class(self.namespace[req["class"]], self.module_name, req)
+        return reflection.inspect_class(self.namespace[req["class"]], self.module_name, req,
+                                        announce=lambda op: self.channel.send("progress", op=op))
 
     def run(self, req):
         return graphs.run(self.namespace[req["class"]], req)

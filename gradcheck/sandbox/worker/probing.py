@@ -88,16 +88,19 @@ def _walk(out, path, operands):
     return not missing, inner_none
 
 
-def op_probes(cls, probes):
+def op_probes(cls, probes, announce=None):
     """For each requested op (``{"op", "method", "expr", "arity"}``, the expression with
     ``{0}``/``{1}`` for the operands), what its result holds: variables, callables, the paths
     holding exactly its operands, and -- for every such path found on any op -- whether the
-    operands can be reached from the result through it."""
+    operands can be reached from the result through it. ``announce(op)`` is called before an
+    op's code first runs, so that if it kills the process the trusted side knows which op."""
     facts, made = [], []
     for probe in probes[:MAX_PROBES]:
         name, method = safe_str(probe.get("op"), 40), probe.get("method")
         if not isinstance(method, str) or not hasattr(cls, method) or any(f["op"] == name for f in facts):
             continue  # (an op may come several times, once per spelling of its method)
+        if announce is not None:
+            announce(name)
         entry = {"op": name}
         facts.append(entry)
         try:

@@ -33,7 +33,7 @@ def candidate_classes(namespace, module_name, only=None):
     return found
 
 
-def inspect_class(cls, module_name, req=None):
+def inspect_class(cls, module_name, req=None, announce=None):
     """The "inspect" request: the class's attributes, a leaf's variables and what the results
     of the requested ops hold (``probes``); with ``drivers``, what calling each of those
     methods on a fresh result changes (the trusted side asks when the names say nothing)."""
@@ -47,7 +47,7 @@ def inspect_class(cls, module_name, req=None):
                                if callable(v) and not isinstance(v, type)}
     probes = req.get("probes") or [{"op": "mul", "method": "__mul__", "expr": "{0} * {1}", "arity": 2},
                                     {"op": "add", "method": "__add__", "expr": "{0} + {1}", "arity": 2}]
-    facts["probes"] = probing.op_probes(cls, probes)
+    facts["probes"] = probing.op_probes(cls, probes, announce)
     facts["identity"] = probing.identity(cls)
     if req.get("drivers"):
         facts["drivers"] = probing.drive(cls, req.get("driver_expr", "{0} * {1}"), req["drivers"],

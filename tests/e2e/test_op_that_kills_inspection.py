@@ -1,0 +1,45 @@
+"""An op whose first call kills the worker -- while gradcheck inspects the class -- is named,
+waited out once, and does not cost the class its inspection: the other ops are still probed
+and checked (the worker says which op it is about to call; a hang used to be met again by the
+op's forward check, doubling the cost of every hostile or stuck submission)."""
+
+import pytest
+
+from gradcheck.findings import ERROR
+from gradcheck.runner import Options, check_path
+from gradcheck.sandbox.client import WorkerClient
+from gradcheck.sandbox.limits import Limits, WorkerDied
+
+from conftest import REFERENCE
+
+CORRECT = (REFERENCE / "correct_full.py").read_text()
+TANH = "        t = math.tanh(self.data)\n"
+MUL = "            self.grad += other.data * out.grad\n"
+KILLERS = {
+    "timeout": "        while True:\n            pass\n",
+    "crash": "        import os\n        os._exit(3)\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KILLERS))
+def test_the_killing_op_is_met_once_and_the_rest_is_still_checked(tmp_path, consensus, monkeypatch, kind):
+    source = CORRECT.replace(TANH, KILLERS[kind] + TANH).replace(MUL, MUL.replace("+=", "="))
+    assert source.count("os._exit" if kind == "crash" else "while True") == 1
+    path = tmp_path / "subject.py"
+    path.write_text(source)
+    deaths = []
+    request = WorkerClient.request
+
+    def counted(self, command, timeout=None, **fields):
+        try:
+            return request(self, command, timeout, **fields)
+        except WorkerDied as died:
+            deaths.append((command, died.kind))
+            raise
+    monkeypatch.setattr(WorkerClient, "request", counted)
+
+    result = check_path(str(path), Options(limits=Limits(request_timeout=2)), consensus)
+    errors = {(f.code, f.op) for f in result.findings if f.severity == ERROR}
+    assert errors == {(kind, "tanh"), ("grad-overwrite", "mul")}
+    assert deaths == [("inspect", kind)]
+    assert result.capabilities["closure_attr"] == "_backward"
