@@ -22,6 +22,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from gradcheck import __version__
+from gradcheck.case_store import installed_version
 from gradcheck.discovery import discover
 from gradcheck.errors import HarnessError
 from gradcheck.grading.outputs import (
@@ -103,7 +104,6 @@ def content_key(sub: Submission, rubric: Rubric, options: Options) -> str:
     interpreter that runs the submission and its version, and gradcheck and the libraries whose
     versions change the generated cases or the oracles' answers."""
     import dataclasses
-    from importlib import metadata
 
     h = hashlib.sha256()
     # the files as gradcheck copies them for the worker: regular files only, bounded (a FIFO or
@@ -120,11 +120,7 @@ def content_key(sub: Submission, rubric: Rubric, options: Options) -> str:
         h.update(hashlib.sha256(files[name]).digest())
     h.update(rubric.text.encode())
     versions = {"gradcheck": __version__, "interpreter": interpreter_identity(options.python)}
-    for lib in ("hypothesis", "sympy", "torch", "numpy"):
-        try:
-            versions[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            versions[lib] = None
+    versions.update({lib: installed_version(lib) for lib in ("hypothesis", "sympy", "torch", "numpy")})
     # where generated cases are kept changes no grade: the store's answers are the oracles'
     neutral = dataclasses.replace(options, cases=None)
     settings = {"options": dataclasses.asdict(neutral), "versions": versions}

@@ -24,14 +24,27 @@ class Config:
         self.instrument = req.get("instrument", False)
 
 
+# Each op's expression compiled once: a graph repeats a handful of expressions (a robustness
+# chain is 3000 of the same one), and compiling is most of the cost of building a node.
+_COMPILED = {}
+
+
+def _compiled(expr, arity):
+    key = (expr, arity)
+    code = _COMPILED.get(key)
+    if code is None:
+        code = _COMPILED[key] = compile(expr.format(*(f"v{i}" for i in range(arity))), "<string>", "eval")
+    return code
+
+
 def build(cls, graph):
     nodes = []
     for spec in graph:
         if "leaf" in spec:
             nodes.append(cls(spec["leaf"]))
         else:
-            names = {f"v{i}": nodes[a] for i, a in enumerate(spec["args"])}
-            nodes.append(eval(spec["expr"].format(*names), dict(names)))
+            args = spec["args"]
+            nodes.append(eval(_compiled(spec["expr"], len(args)), {f"v{i}": nodes[a] for i, a in enumerate(args)}))
     return nodes
 
 

@@ -1,6 +1,6 @@
 """The worker: the only place where a submission's code runs.
 
-Run as a script (``python -I worker.py REQUEST_FD REPLY_FD ALARM_FD``) by
+Run as a script (``python -I -S worker.py REQUEST_FD REPLY_FD ALARM_FD``) by
 ``gradcheck.sandbox.client``, from a copy of this folder (and of ``protocol.py``, the frames and
 message kinds) inside the worker's sandbox. It uses nothing beyond the standard library, so it can
 run under another interpreter (``--python``) that has no gradcheck installed.
@@ -18,6 +18,41 @@ imported by name and ``__main__`` is no longer this script.
 import os
 import sys
 import types
+
+
+def _add_site_packages():
+    """What ``site`` would add to sys.path: the installed packages (numpy, or a library allowed
+    with --allow-import) and the folders their .pth files name. The worker runs with -S because
+    ``site`` also runs the import lines of .pth files (editable-install finders, setuptools'
+    distutils shim), which took most of the worker's start-up; a submission needs only the
+    paths."""
+    import site
+
+    for folder in site.getsitepackages():
+        if not os.path.isdir(folder) or folder in sys.path:
+            continue
+        sys.path.append(folder)
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".pth"):
+                _add_pth_paths(folder, name)
+
+
+def _add_pth_paths(folder, name):
+    try:
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith(("#", "import ", "import\t")):
+            continue
+        path = os.path.normpath(os.path.join(folder, line))
+        if os.path.isdir(path) and path not in sys.path:
+            sys.path.append(path)
+
+
+_add_site_packages()
 
 # ------------------------------------------------------------------- the worker's own modules
 # They are imported by path and then hidden: the folder leaves sys.path and their names leave
