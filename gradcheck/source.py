@@ -26,10 +26,14 @@ class GradStatement:
 MAX_PARSE_CHARS = 2_000_000
 
 
+@functools.lru_cache(maxsize=32)
 def parse_or_none(source: str) -> ast.Module | None:
     """The source's syntax tree, or None when it cannot be had safely: a syntax error, source
     over ``MAX_PARSE_CHARS``, nesting deep enough to exhaust the parser's recursion or memory,
-    or a null byte. Submissions are untrusted, and this runs in the trusted process."""
+    or a null byte. Submissions are untrusted, and this runs in the trusted process.
+
+    One parse per source: a check's scans, lookups and fixes ask about the same few sources a
+    dozen times. The tree is therefore shared -- read it, never change it."""
     if len(source) > MAX_PARSE_CHARS:
         return None
     try:

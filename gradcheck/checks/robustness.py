@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from gradcheck.checks import Subject, death
 from gradcheck.findings import CATALOGUE, INFO, WARNING, Finding, Stage
 from gradcheck.ops import get_op
@@ -18,6 +20,7 @@ LECTURE_DEPTH = 500
 _DIED = "died"  # _recursion_failure's answer when the worker died on the chain
 
 
+@functools.lru_cache(maxsize=4)
 def _chain(depth: int) -> list[dict]:
     """n_i = n_(i-1) + b: a chain ``depth`` deep in which b is used ``depth`` times (built as
     wire data directly: a Graph of 3000 nodes would only be converted to this)."""

@@ -54,18 +54,32 @@ def decode(payload):
     return value
 
 
+_SCALARS = (float, int, bool, type(None))
+
+
 def _check_depth(value, depth):
+    # decoded JSON holds exactly these types (no subclasses); the numbers, most of every reply,
+    # are passed over without a call (a container's items are one level deeper than it)
     if depth > MAX_DEPTH:
         raise ProtocolError("a frame nested more than %d deep" % MAX_DEPTH, forged=True)
-    if isinstance(value, str) and len(value) > MAX_STRING:
-        raise ProtocolError("a string of %d characters" % len(value), forged=True)
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is str:
+        if len(value) > MAX_STRING:
+            raise ProtocolError("a string of %d characters" % len(value), forged=True)
+        return
+    if kind is not dict and kind is not list:
+        return
+    if value and depth >= MAX_DEPTH:
+        raise ProtocolError("a frame nested more than %d deep" % MAX_DEPTH, forged=True)
+    if kind is dict:
         for k, v in value.items():
             _check_depth(k, depth + 1)
-            _check_depth(v, depth + 1)
-    elif isinstance(value, list):
+            if type(v) not in _SCALARS:
+                _check_depth(v, depth + 1)
+    else:
         for v in value:
-            _check_depth(v, depth + 1)
+            if type(v) not in _SCALARS:
+                _check_depth(v, depth + 1)
 
 
 # ------------------------------------------------------------------------------------ schema

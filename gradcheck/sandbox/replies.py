@@ -36,9 +36,10 @@ class SubjectError:
 
 def as_number(raw) -> float | None:
     """A float if the worker reported one (nan/inf are numbers too), else None."""
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return None
-    return float(raw)
+    kind = type(raw)  # decoded JSON: exactly float, int, bool, str, list, dict or None
+    if kind is float:
+        return raw
+    return float(raw) if kind is int else None
 
 
 def number_list(raw, length: int) -> list[float | None]:

@@ -32,9 +32,19 @@ def test_nesting_beyond_the_cap_is_forged():
         decode(json.dumps(value).encode())
     assert info.value.forged
     ok = 0
-    for _ in range(protocol.MAX_DEPTH - 1):
+    for _ in range(protocol.MAX_DEPTH):  # the number itself is MAX_DEPTH deep: the most allowed
         ok = [ok]
     assert decode(json.dumps(ok).encode()) == ok
+
+
+@pytest.mark.parametrize("wrap", [lambda v: [v], lambda v: {"k": v}], ids=["list", "object"])
+def test_the_nesting_cap_counts_the_innermost_number(wrap):
+    value = 1.5
+    for _ in range(protocol.MAX_DEPTH):
+        value = wrap(value)
+    assert decode(json.dumps(value).encode()) == value
+    with pytest.raises(ProtocolError):
+        decode(json.dumps(wrap(value)).encode())
 
 
 def test_overlong_strings_are_forged():
