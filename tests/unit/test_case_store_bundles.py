@@ -109,6 +109,23 @@ def test_a_process_parses_a_bundle_once_until_another_process_rewrites_it(tmp_pa
     assert sorted(reason for _, reason in on_disk.answers.values()) == ["later", "mine again", "theirs"]
 
 
+def test_opening_a_bundle_touches_it_only_when_its_last_use_is_old(tmp_path):
+    # an open that changed the file at every check would make every other grading process
+    # parse the bundle again (its identity includes the modification time)
+    store = CaseStore(tmp_path, shipped=None)
+    bundle = store.open(["add"], 100, 10, None)
+    bundle.keep_answer(Graph((leaf(1.0), leaf(2.0), apply("add", 0, 1))), (None, "x"))
+    store.save(bundle)
+    path = tmp_path / bundle.name
+    recent = path.stat().st_mtime_ns
+    store.open(["add"], 100, 10, None)
+    assert path.stat().st_mtime_ns == recent
+    old = time.time() - 2 * case_store._TOUCH_AFTER_SECONDS
+    os.utime(path, (old, old))
+    store.open(["add"], 100, 10, None)
+    assert path.stat().st_mtime > time.time() - 60  # marked as used now: kept longest
+
+
 def test_a_damaged_bundle_is_a_miss_and_is_replaced(tmp_path):
     store = CaseStore(tmp_path, shipped=None)
     name = bundle_name(["add"], 100, 10, None)
