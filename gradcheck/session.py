@@ -39,6 +39,7 @@ from gradcheck.sandbox.replies import (
 from gradcheck.source import newer_syntax
 
 MAX_KILLER_STATEMENTS = 3
+MAX_KILLER_OPS = 3  # ops left out of the inspection for killing the worker, before giving up on probes
 
 
 @dataclass
@@ -213,7 +214,7 @@ class SubjectSession:
                 op = self.client.last_op if not died.budget else None
                 self.client.start()
                 self._send_load()
-                if (op is None or len(self.killed_by) >= MAX_KILLER_STATEMENTS
+                if (op is None or len(self.killed_by) >= MAX_KILLER_OPS
                         or not any(p["op"] == op for p in probes)):
                     return self.client.request("inspect", **{"class": class_name})
                 self.killed_by[op] = died
