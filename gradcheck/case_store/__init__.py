@@ -150,7 +150,9 @@ _KNOWN: dict[Path, tuple[tuple[int, int, int], Bundle]] = {}
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
-    """What changes whenever the file is replaced (writes are renames: a new inode) or touched."""
+    """What changes when the file is replaced (writes are renames: a new inode) or touched --
+    almost always: an identity that repeats only costs answers another process added (a save
+    still merges the file)."""
     try:
         st = path.stat()
     except OSError:
@@ -230,9 +232,10 @@ class CaseStore:
             self.directory.mkdir(parents=True, exist_ok=True)
             path = self.directory / bundle.name
             with _locked(self.directory / ".lock"):
-                # another process may have saved meanwhile: take what it added (unless the file
-                # is still the one this process read or wrote)
-                if _known(path) is not bundle and (on_disk := read_bundle(path)) is not None:
+                # another process may have saved meanwhile: take what it added. Always read: the
+                # file's identity can repeat (a freed inode reused within the file system's
+                # time granularity), and a save is rare once the store is warm
+                if (on_disk := read_bundle(path)) is not None:
                     bundle.merge(on_disk)
                 write_bundle(bundle, path)
                 _remember(path, bundle)
