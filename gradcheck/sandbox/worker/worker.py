@@ -28,13 +28,37 @@ def _add_site_packages():
     paths."""
     import site
 
-    for folder in site.getsitepackages():
+    for folder in site.getsitepackages(_site_prefixes()):
         if not os.path.isdir(folder) or folder in sys.path:
             continue
         sys.path.append(folder)
         for name in sorted(os.listdir(folder)):
             if name.endswith(".pth"):
                 _add_pth_paths(folder, name)
+
+
+def _site_prefixes():
+    """The prefixes whose packages ``site`` would add. In a virtual environment (a pyvenv.cfg
+    beside the interpreter or one folder up, as ``site`` looks for it) that is the environment --
+    which -S leaves out of sys.prefix, so it is set here as ``site`` sets it -- and the base
+    installation too only if the environment includes the system's packages."""
+    exe_dir = os.path.dirname(os.path.abspath(sys.executable))
+    for folder in (exe_dir, os.path.dirname(exe_dir)):
+        config = os.path.join(folder, "pyvenv.cfg")
+        if not os.path.isfile(config):
+            continue
+        include_system = False
+        try:
+            with open(config, encoding="utf-8") as f:
+                for line in f:
+                    key, _, value = line.partition("=")
+                    if key.strip().lower() == "include-system-site-packages":
+                        include_system = value.strip().lower() == "true"
+        except (OSError, UnicodeDecodeError):
+            pass
+        sys.prefix = sys.exec_prefix = folder
+        return [folder, sys.base_prefix] if include_system else [folder]
+    return [sys.prefix]
 
 
 def _add_pth_paths(folder, name):
