@@ -34,8 +34,8 @@ def _apply(expr, arity):
     key = (expr, arity)
     fn = _APPLY.get(key)
     if fn is None:
-        params = ", ".join("v%d" % i for i in range(arity))
-        fn = _APPLY[key] = eval("lambda %s: %s" % (params, expr.format(*params.split(", "))), {})
+        names = ["v%d" % i for i in range(arity)]
+        fn = _APPLY[key] = eval("lambda %s: %s" % (", ".join(names), expr.format(*names)), {})
     return fn
 
 
@@ -93,8 +93,7 @@ def local_rule(cls, req):
         res = {}
         try:
             leaves = [cfg.cls(v) for v in case["inputs"]]
-            names = {f"v{i}": leaf for i, leaf in enumerate(leaves)}
-            out = eval(case["expr"].format(*names), dict(names))
+            out = _apply(case["expr"], len(leaves))(*leaves)
             res["data"] = number(getattr(out, cfg.data_attr, None))
             for leaf, g in zip(leaves, case["input_grads"]):
                 setattr(leaf, cfg.grad_attr, g)
