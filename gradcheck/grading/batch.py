@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 
 from gradcheck import __version__
@@ -319,12 +319,23 @@ def _grade_in_pools(todo: list[Submission], options: Options, share: bool, jobs:
                 finish(sub, _harness_doc(sub, "the grading process died while grading it"), 0.0)
 
 
+def _pool_context():
+    """Grading processes forked from a server that has imported what they need (pool_server);
+    the server itself is started fresh, never forked from gradcheck, whose progress display runs
+    a thread."""
+    if "forkserver" not in get_all_start_methods():
+        return get_context("spawn")
+    context = get_context("forkserver")
+    context.set_forkserver_preload(["gradcheck.grading.pool_server"])
+    return context
+
+
 def _run_pool(subs: list[Submission], options: Options, share: bool, jobs: int, finish,
               fixes: bool = False) -> list[Submission]:
     """Grade ``subs`` in a fresh pool; returns those lost to a broken pool, in the given order."""
     order = {sub.id: i for i, sub in enumerate(subs)}
     lost = []
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(),
                                initializer=isolation.die_with_parent)
     try:
         futures = {pool.submit(_grade_one, sub, options, share, fixes): sub for sub in subs}
