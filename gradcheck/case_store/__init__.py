@@ -88,46 +88,94 @@ def bundle_name(ops: Iterable[str], examples: int, max_ops: int, seed: int | Non
     return hashlib.sha256(f"{fingerprint()}\n{key}".encode()).hexdigest()[:32] + SUFFIX
 
 
+# A graph as plain tuples, one (op, args, k, value) per node: what answers are found by. It
+# compares and hashes as the Graph does, and is made from a bundle's JSON without building nodes.
+GraphKey = tuple[tuple, ...]
+
+
+def _key(graph: Graph) -> GraphKey:
+    return tuple((n.op, n.args, n.k, n.value) for n in graph.nodes)
+
+
+def _key_from_json(data: list) -> GraphKey:
+    return tuple((op, tuple(args), k, value) for op, args, k, value in data)
+
+
+def _key_to_json(key: GraphKey) -> list:
+    return [[op, list(args), k, value] for op, args, k, value in key]
+
+
 @dataclass
 class Bundle:
-    """One check's cases: read from disk, grown with what the check computes, saved after it."""
+    """One check's cases: read from disk, grown with what the check computes, saved after it.
+
+    What was read from disk is decoded entry by entry on first use: a check uses a few hundred
+    of a bundle's thousands of graphs, and decoding all of them was two thirds of a parse."""
 
     name: str
-    sequences: dict[SearchKey, tuple[Graph, ...]] = field(default_factory=dict)
-    answers: dict[Graph, Answer] = field(default_factory=dict)
     added: int = 0  # entries not on disk yet
+    # each sequence as Graphs, or as read (a list of graphs' JSON)
+    _sequences: dict[SearchKey, tuple[Graph, ...] | list] = field(default_factory=dict, repr=False)
+    # each answer by its graph's key: decoded, or as read (its JSON object)
+    _answers: dict[GraphKey, Answer | dict] = field(default_factory=dict, repr=False)
 
     def sequence(self, ops: Iterable[str], focus: str | None) -> tuple[Graph, ...] | None:
-        return self.sequences.get((tuple(ops), focus))
+        key = (tuple(ops), focus)
+        graphs = self._sequences.get(key)
+        if isinstance(graphs, list):
+            try:
+                graphs = self._sequences[key] = tuple(graph_from_json(g) for g in graphs)
+            except (KeyError, TypeError, ValueError):  # damaged: a miss, replaced when saved
+                del self._sequences[key]
+                return None
+        return graphs
 
     def keep_sequence(self, ops: Iterable[str], focus: str | None, graphs: tuple[Graph, ...]) -> None:
         key = (tuple(ops), focus)
-        if key not in self.sequences:
-            self.sequences[key] = graphs
+        if key not in self._sequences:
+            self._sequences[key] = graphs
             self.added += 1
 
     def answer(self, graph: Graph) -> Answer | None:
-        return self.answers.get(graph)
+        return self._answer(_key(graph))
+
+    def _answer(self, key: GraphKey) -> Answer | None:
+        found = self._answers.get(key)
+        if isinstance(found, dict):
+            try:
+                found = self._answers[key] = answer_from_json(found)
+            except (KeyError, TypeError, ValueError):  # damaged: a miss, replaced when saved
+                del self._answers[key]
+                return None
+        return found
 
     def keep_answer(self, graph: Graph, answer: Answer) -> None:
-        if graph not in self.answers:
-            self.answers[graph] = answer
+        key = _key(graph)
+        if key not in self._answers:
+            self._answers[key] = answer
             self.added += 1
+
+    @property
+    def answers(self) -> dict[Graph, Answer]:
+        """Every answer, decoded (to list or compare them; a check asks ``answer``)."""
+        decoded = {graph_from_json(_key_to_json(key)): self._answer(key) for key in list(self._answers)}
+        return {graph: answer for graph, answer in decoded.items() if answer is not None}
 
     def merge(self, other: Bundle) -> None:
         """Take what ``other`` has and this one lacks (answers are the same wherever computed)."""
-        for key, graphs in other.sequences.items():
-            self.sequences.setdefault(key, graphs)
-        for graph, answer in other.answers.items():
-            self.answers.setdefault(graph, answer)
+        for key, graphs in other._sequences.items():
+            self._sequences.setdefault(key, graphs)
+        for key, answer in other._answers.items():
+            self._answers.setdefault(key, answer)
 
     def to_json(self) -> dict:
         # sorted, so that the same content is the same file (the shipped store is compared
         # with a rebuild)
-        sequences = sorted(([list(ops), focus, [graph_to_json(g) for g in graphs]]
-                            for (ops, focus), graphs in self.sequences.items()), key=json.dumps)
-        answers = sorted(([graph_to_json(g), answer_to_json(*a)] for g, a in self.answers.items()),
-                         key=json.dumps)
+        sequences = sorted(([list(ops), focus, graphs if isinstance(graphs, list) else
+                             [graph_to_json(g) for g in graphs]]
+                            for (ops, focus), graphs in self._sequences.items()), key=json.dumps)
+        answers = sorted(([_key_to_json(key), answer if isinstance(answer, dict) else answer_to_json(*answer)]
+                          for key, answer in self._answers.items()), key=json.dumps)
         return {"format": FORMAT, "fingerprint": fingerprint(), "sequences": sequences,
                 "answers": answers}
 
@@ -137,9 +185,9 @@ class Bundle:
         if data.get("format") != FORMAT or data.get("fingerprint") != fingerprint():
             return bundle
         for ops, focus, graphs in data["sequences"]:
-            bundle.sequences[(tuple(ops), focus)] = tuple(graph_from_json(g) for g in graphs)
+            bundle._sequences[(tuple(ops), focus)] = list(graphs)  # decoded on first use
         for graph, answer in data["answers"]:
-            bundle.answers[graph_from_json(graph)] = answer_from_json(answer)
+            bundle._answers[_key_from_json(graph)] = dict(answer)  # decoded on first use
         return bundle
 
 

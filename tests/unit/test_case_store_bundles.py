@@ -174,3 +174,37 @@ def test_nothing_is_written_without_a_directory_or_without_news(tmp_path):
     store = CaseStore(tmp_path / "sub", shipped=None)
     store.save(store.open(["add"], 100, 10, None))  # nothing added: no file, no folder
     assert not (tmp_path / "sub").exists()
+
+
+def test_reading_a_bundle_decodes_only_what_is_asked_for(tmp_path, monkeypatch):
+    # a check uses a few hundred of a bundle's thousands of graphs: decoding all of them at
+    # every read was two thirds of the time a grading process spent reading bundles
+    graphs = _graphs()
+    bundle = Bundle(bundle_name(OPS, 30, 10, None))
+    bundle.keep_sequence(OPS, None, graphs)
+    bundle.keep_sequence(OPS, "mul", graphs[:5])
+    for g in graphs:
+        bundle.keep_answer(g, (None, "discarded"))
+    write_bundle(bundle, tmp_path / bundle.name)
+    decoded = []
+    monkeypatch.setattr(case_store, "graph_from_json",
+                        lambda data: decoded.append(data) or case_store.codec.graph_from_json(data))
+    again = read_bundle(tmp_path / bundle.name)
+    assert decoded == []
+    assert again.sequence(OPS, "mul") == graphs[:5] and len(decoded) == 5
+    assert again.answer(graphs[7]) == (None, "discarded") and len(decoded) == 5
+    assert again.to_json() == bundle.to_json()  # what is saved again is what was read
+
+
+def test_a_damaged_entry_is_a_miss(tmp_path):
+    graphs = _graphs()[:3]
+    bundle = Bundle(bundle_name(OPS, 30, 10, None))
+    bundle.keep_sequence(OPS, None, graphs)
+    bundle.keep_answer(graphs[0], (None, "x"))
+    data = bundle.to_json()
+    data["sequences"][0][2][1] = ["not", "a", "graph"]
+    data["answers"][0][1] = {"values": [1.0]}  # neither an answer nor a discard
+    again = Bundle.from_json(bundle.name, data)
+    assert again.sequence(OPS, None) is None and again.answer(graphs[0]) is None
+    again.keep_sequence(OPS, None, graphs)  # and the check's own replaces it
+    assert again.sequence(OPS, None) == graphs and again.added == 1
