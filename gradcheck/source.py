@@ -42,6 +42,15 @@ def parse_or_none(source: str) -> ast.Module | None:
         return None
 
 
+@functools.lru_cache(maxsize=32)
+def module_nodes(source: str) -> tuple[ast.AST, ...]:
+    """Every node of the source's tree, in ``ast.walk``'s order (empty when it cannot be parsed):
+    a check's scans each go over the whole module, and walking it was a quarter of the trusted
+    side's time. Shared like the tree -- read it, never change it."""
+    tree = parse_or_none(source)
+    return () if tree is None else tuple(ast.walk(tree))
+
+
 def function_at(source: str, line: int) -> ast.FunctionDef | ast.Lambda | None:
     """The function (or lambda) defined at ``line``: the first one there, in walk order.
     Callers only read the tree they get; it is shared between calls."""
@@ -51,11 +60,8 @@ def function_at(source: str, line: int) -> ast.FunctionDef | ast.Lambda | None:
 @functools.lru_cache(maxsize=8)
 def _functions_by_line(source: str) -> dict[int, ast.AST]:
     # one parse per source: a check asks about dozens of closures of the same file
-    tree = parse_or_none(source)
     found: dict[int, ast.AST] = {}
-    if tree is None:
-        return found
-    for node in ast.walk(tree):
+    for node in module_nodes(source):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             found.setdefault(node.lineno, node)
         if isinstance(node, ast.FunctionDef) and node.decorator_list:

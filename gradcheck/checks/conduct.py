@@ -11,7 +11,7 @@ from gradcheck.checks.policy import FORBIDDEN_IMPORT
 from gradcheck.findings import ERROR, WARNING, Finding
 from gradcheck.loader import Submission
 from gradcheck.session import SubjectSession
-from gradcheck.source import parse_or_none
+from gradcheck.source import module_nodes
 
 # the exception types the guard raises in the submission: a failure they cause is the policy's
 # finding (forbidden-import, tampering), not a wrong value of the op that tried
@@ -67,14 +67,12 @@ def introspection_findings(submission: Submission) -> list[Finding]:
     hits = []
     own = {rel.rsplit("/", 1)[-1][: -len(".py")] for rel in submission.files if rel.endswith(".py")}
     for unit in submission.units:
-        tree = parse_or_none(unit.code)
-        if tree is None:
-            continue
+        nodes = module_nodes(unit.code)
         # other modules' names: the submission's own helper modules (`engine.DEBUG = True`) are
         # its own to change
-        modules = {(a.asname or a.name).split(".")[0] for node in ast.walk(tree)
+        modules = {(a.asname or a.name).split(".")[0] for node in nodes
                    if isinstance(node, ast.Import) for a in node.names if a.name.split(".")[0] not in own}
-        for node in ast.walk(tree):
+        for node in nodes:
             if isinstance(node, ast.Attribute) and node.attr in _REACHING_ATTRIBUTES:
                 hits.append((unit, node.lineno, f"`.{node.attr}`"))
             elif isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):

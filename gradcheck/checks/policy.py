@@ -11,7 +11,7 @@ from gradcheck.checks import Subject
 from gradcheck.findings import Finding
 from gradcheck.sandbox import protocol
 from gradcheck.sandbox.limits import WorkerDied
-from gradcheck.source import parse_or_none
+from gradcheck.source import module_nodes, parse_or_none
 
 FORBIDDEN_IMPORT = protocol.FORBIDDEN_IMPORT  # the guard's kind for a refused library
 
@@ -58,7 +58,7 @@ def _class_uses(subject: Subject, forbidden: set[str]) -> list[tuple[str, object
         tree = parse_or_none(unit.code)
         if tree is None:
             continue
-        for node in ast.walk(tree):
+        for node in module_nodes(unit.code):
             if isinstance(node, ast.Import):
                 for a in node.names:
                     aliases[(a.asname or a.name).split(".")[0]] = a.name.split(".")[0]

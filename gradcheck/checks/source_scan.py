@@ -15,7 +15,7 @@ from gradcheck.capabilities import Capabilities
 from gradcheck.findings import Finding
 from gradcheck.loader import Submission, Unit
 from gradcheck.ops import OPS, Op
-from gradcheck.source import parse_or_none
+from gradcheck.source import module_nodes
 
 _FUNCTIONS = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -78,10 +78,7 @@ def _subject_class(submission: Submission, caps: Capabilities) -> tuple[Unit, as
     method_lines = {(m.get("file"), m.get("line")) for m in caps.methods.values()}
     named = []  # (unit index, line, unit, class statement)
     for index, unit in enumerate(submission.units):
-        tree = parse_or_none(unit.code)
-        if tree is None:
-            continue
-        named.extend((index, node.lineno, unit, node) for node in ast.walk(tree)
+        named.extend((index, node.lineno, unit, node) for node in module_nodes(unit.code)
                      if isinstance(node, ast.ClassDef) and node.name == caps.class_name)
     for _, _, unit, node in named:
         end = node.end_lineno or node.lineno
