@@ -23,7 +23,7 @@ from gradcheck.capabilities import (
 from gradcheck.findings import WARNING, Finding, Stage
 from gradcheck.graph import Graph
 from gradcheck.loader import VIRTUAL_ROOT, Submission
-from gradcheck.ops import OPS
+from gradcheck.ops import OPS, get_op
 from gradcheck.sandbox import bubblewrap, protocol
 from gradcheck.sandbox.client import WorkerClient
 from gradcheck.sandbox.limits import Limits, WorkerDied
@@ -316,6 +316,17 @@ class SubjectSession:
                 for i, w in enumerate(wire)]
         self._raise_on_process_errors([r.error for r in runs])
         return runs
+
+    def run_chain(self, depth: int, *, use_backward: bool) -> SubjectError | None:
+        """What a chain of ``depth`` additions raised, if anything (the robustness check: only
+        the error matters). The chain goes as a description and comes back without numbers."""
+        chain = {"leaves": [0.5, 0.25], "expr": get_op("add").apply_source(["{0}", "{1}"]), "depth": depth}
+        reply = self._request("run", graphs=[chain], grads=self.caps.grad_attr is not None, numbers=False,
+                              backward=self.caps.backward if use_backward else None, **self._api())
+        results = reply.get("results") if isinstance(reply.get("results"), list) else []
+        run = GraphRun.parse(results[0] if results else None, depth + 2)
+        self._raise_on_process_errors([run.error])
+        return run.error
 
     def _confirm_ops(self) -> None:
         """Run once each op a method alone does not confirm (capabilities.probe_wires); an op

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-
 from gradcheck.checks import Subject, death
 from gradcheck.findings import CATALOGUE, INFO, WARNING, Finding, Stage
-from gradcheck.ops import get_op
 from gradcheck.sandbox.limits import WorkerDied
 
 DEPTH = 3000
@@ -18,15 +15,6 @@ LECTURE_DEPTH = 500
 
 
 _DIED = "died"  # _recursion_failure's answer when the worker died on the chain
-
-
-@functools.lru_cache(maxsize=4)
-def _chain(depth: int) -> list[dict]:
-    """n_i = n_(i-1) + b: a chain ``depth`` deep in which b is used ``depth`` times (built as
-    wire data directly: a Graph of 3000 nodes would only be converted to this)."""
-    expr = get_op("add").apply_source(["{0}", "{1}"])
-    wire = [{"leaf": 0.5}, {"leaf": 0.25}]
-    return wire + [{"op": "add", "expr": expr, "args": [i + 1, 1]} for i in range(depth)]
 
 
 def robustness_check(subject: Subject, backward_works: bool) -> list[Finding]:
@@ -64,10 +52,10 @@ def _recursion_failure(subject: Subject, depth: int, findings: list[Finding]) ->
     None when it does not, ``_DIED`` when the worker died on it (a death added to findings)."""
     caps = subject.caps
     try:
-        run = subject.session.run([], wire=[_chain(depth)], use_backward=caps.backward is not None)[0]
+        error = subject.session.run_chain(depth, use_backward=caps.backward is not None)
     except WorkerDied as died:
         findings.append(death(died, Stage.ROBUSTNESS, f"the robustness check (a {depth}-node chain)"))
         return _DIED
-    if run.error is not None and run.error.type == "RecursionError":
-        return run.error.stage or "backward"
+    if error is not None and error.type == "RecursionError":
+        return error.stage or "backward"
     return None

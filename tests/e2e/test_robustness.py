@@ -32,3 +32,19 @@ def test_a_traversal_that_fails_on_a_lecture_sized_graph_is_warned_about(tmp_pat
 def test_an_iterative_traversal_has_no_recursion_finding(consensus):
     _, found = recursion_findings(REFERENCE / "correct_iterative.py", consensus)
     assert found == []
+
+
+def test_a_deep_chain_costs_the_wire_almost_nothing(consensus, monkeypatch):
+    # the chain goes as a description and its reply carries no numbers: listed node by node it
+    # was about 140 KB each way at 3000 nodes, longer to encode and decode than to run
+    from gradcheck.checks import robustness
+    from gradcheck.sandbox import protocol
+
+    frames = []
+    encode, decode = protocol.encode, protocol.decode
+    monkeypatch.setattr(protocol, "encode", lambda obj: frames.append(len(out := encode(obj))) or out)
+    monkeypatch.setattr(protocol, "decode", lambda payload: frames.append(len(payload)) or decode(payload))
+    monkeypatch.setattr(robustness, "DEPTH", 100_000)
+    _, found = recursion_findings(REFERENCE / "correct_full.py", consensus)
+    assert [f.evidence["depth"] for f in found] == [100_000]  # the chain was built and failed
+    assert max(frames) < 64_000, max(frames)  # the largest frame of the whole check
