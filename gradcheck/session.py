@@ -311,9 +311,13 @@ class SubjectSession:
         backward = self.caps.backward if use_backward else None
         reply = self._request("run", graphs=wire, grads=grads and self.caps.grad_attr is not None,
                               backward=backward, instrument=instrument, **self._api())
+        return self._runs(reply, [len(w) for w in wire])
+
+    def _runs(self, reply: dict, sizes: list[int]) -> list[GraphRun]:
+        """A run reply's results, one per graph of ``sizes`` nodes (a missing one is malformed)."""
         results = reply.get("results") if isinstance(reply.get("results"), list) else []
-        runs = [GraphRun.parse(results[i] if i < len(results) else None, len(w))
-                for i, w in enumerate(wire)]
+        runs = [GraphRun.parse(results[i] if i < len(results) else None, size)
+                for i, size in enumerate(sizes)]
         self._raise_on_process_errors([r.error for r in runs])
         return runs
 
@@ -323,10 +327,7 @@ class SubjectSession:
         chain = {"leaves": [0.5, 0.25], "expr": get_op("add").apply_source(["{0}", "{1}"]), "depth": depth}
         reply = self._request("run", graphs=[chain], grads=self.caps.grad_attr is not None, numbers=False,
                               backward=self.caps.backward if use_backward else None, **self._api())
-        results = reply.get("results") if isinstance(reply.get("results"), list) else []
-        run = GraphRun.parse(results[0] if results else None, depth + 2)
-        self._raise_on_process_errors([run.error])
-        return run.error
+        return self._runs(reply, [depth + 2])[0].error
 
     def _confirm_ops(self) -> None:
         """Run once each op a method alone does not confirm (capabilities.probe_wires); an op

@@ -125,7 +125,7 @@ class Bundle:
         if isinstance(graphs, list):
             try:
                 graphs = self._sequences[key] = tuple(graph_from_json(g) for g in graphs)
-            except (KeyError, TypeError, ValueError):  # damaged: a miss, replaced when saved
+            except (KeyError, TypeError, ValueError):  # damaged: a miss, which the check fills
                 del self._sequences[key]
                 return None
         return graphs
@@ -133,7 +133,7 @@ class Bundle:
     def keep_sequence(self, ops: Iterable[str], focus: str | None, graphs: tuple[Graph, ...]) -> None:
         key = (tuple(ops), focus)
         if key not in self._sequences:
-            self._sequences[key] = graphs
+            self._sequences[key] = tuple(graphs)  # a list is what was read and not decoded yet
             self.added += 1
 
     def answer(self, graph: Graph) -> Answer | None:
@@ -144,7 +144,7 @@ class Bundle:
         if isinstance(found, dict):
             try:
                 found = self._answers[key] = answer_from_json(found)
-            except (KeyError, TypeError, ValueError):  # damaged: a miss, replaced when saved
+            except (KeyError, TypeError, ValueError):  # damaged: a miss, which the check fills
                 del self._answers[key]
                 return None
         return found
@@ -157,7 +157,8 @@ class Bundle:
 
     @property
     def answers(self) -> dict[Graph, Answer]:
-        """Every answer, decoded (to list or compare them; a check asks ``answer``)."""
+        """A decoded copy of every answer (to list or compare them; a check asks ``answer`` and
+        adds with ``keep_answer``)."""
         decoded = {graph_from_json(_key_to_json(key)): self._answer(key) for key in list(self._answers)}
         return {graph: answer for graph, answer in decoded.items() if answer is not None}
 

@@ -8,17 +8,19 @@ import errno
 import functools
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import forkserver, get_all_start_methods, get_context
 from pathlib import Path
 
 from gradcheck import __version__
@@ -36,7 +38,8 @@ from gradcheck.grading.rubric import Rubric, Score, load_rubric
 from gradcheck.loader import SourceError, copy_folder, read_regular
 from gradcheck.result import Result
 from gradcheck.runner import Options
-from gradcheck.sandbox import isolation
+from gradcheck.sandbox import bubblewrap, isolation
+from gradcheck.sandbox.client import LIMITED
 from gradcheck.untrusted_text import visible_tree
 
 _ID_MAX_CHARS = 100  # well under any file system's name limit, with room for a "-2"
@@ -319,15 +322,34 @@ def _grade_in_pools(todo: list[Submission], options: Options, share: bool, jobs:
                 finish(sub, _harness_doc(sub, "the grading process died while grading it"), 0.0)
 
 
-def _pool_context():
-    """Grading processes forked from a server that has imported what they need (pool_server);
-    the server itself is started fresh, never forked from gradcheck, whose progress display runs
-    a thread."""
-    if "forkserver" not in get_all_start_methods():
-        return get_context("spawn")
-    context = get_context("forkserver")
-    context.set_forkserver_preload(["gradcheck.grading.pool_server"])
-    return context
+def _pool_context(options: Options):
+    """Grading processes forked from a server that has imported what they need (pool_server),
+    where that is safe; else each is spawned and imports them itself."""
+    return get_context("forkserver" if _fork_server_is_safe(options) else "spawn")
+
+
+_OUR_SERVER = False  # this process's fork server was started with pool_server preloaded
+
+
+def _fork_server_is_safe(options: Options) -> bool:
+    """The server is started fresh, never forked from gradcheck (whose progress display runs a
+    thread), and it must die with gradcheck -- which pool_server arranges, so it has to be the
+    server's preload: not a server something else in this process started first. Its death
+    signal belongs to the thread that started it, so only the main thread starts one. And it
+    listens on a socket in the host's temporary directory, which a worker of limited isolation
+    running under gradcheck's own uid could reach and connect to: then it is not used."""
+    global _OUR_SERVER
+    if "forkserver" not in get_all_start_methods() or threading.current_thread() is not threading.main_thread():
+        return False
+    if os.geteuid() != 0 and (options.limits.isolation == LIMITED or
+                              not bubblewrap.availability(options.python or sys.executable).usable):
+        return False
+    running = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None) is not None
+    if running and not _OUR_SERVER:
+        return False
+    forkserver.set_forkserver_preload(["gradcheck.grading.pool_server"])
+    _OUR_SERVER = True
+    return True
 
 
 def _run_pool(subs: list[Submission], options: Options, share: bool, jobs: int, finish,
@@ -335,7 +357,7 @@ def _run_pool(subs: list[Submission], options: Options, share: bool, jobs: int, 
     """Grade ``subs`` in a fresh pool; returns those lost to a broken pool, in the given order."""
     order = {sub.id: i for i, sub in enumerate(subs)}
     lost = []
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(),
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context(options),
                                initializer=isolation.die_with_parent)
     try:
         futures = {pool.submit(_grade_one, sub, options, share, fixes): sub for sub in subs}

@@ -186,13 +186,15 @@ def test_reading_a_bundle_decodes_only_what_is_asked_for(tmp_path, monkeypatch):
     for g in graphs:
         bundle.keep_answer(g, (None, "discarded"))
     write_bundle(bundle, tmp_path / bundle.name)
-    decoded = []
+    decoded, answers = [], []
     monkeypatch.setattr(case_store, "graph_from_json",
                         lambda data: decoded.append(data) or case_store.codec.graph_from_json(data))
+    monkeypatch.setattr(case_store, "answer_from_json",
+                        lambda data: answers.append(data) or case_store.codec.answer_from_json(data))
     again = read_bundle(tmp_path / bundle.name)
-    assert decoded == []
+    assert decoded == [] and answers == []
     assert again.sequence(OPS, "mul") == graphs[:5] and len(decoded) == 5
-    assert again.answer(graphs[7]) == (None, "discarded") and len(decoded) == 5
+    assert again.answer(graphs[7]) == (None, "discarded") and len(decoded) == 5 and len(answers) == 1
     assert again.to_json() == bundle.to_json()  # what is saved again is what was read
 
 
