@@ -327,7 +327,7 @@ class SubjectSession:
         chain = {"leaves": [0.5, 0.25], "expr": get_op("add").apply_source(["{0}", "{1}"]), "depth": depth}
         reply = self._request("run", graphs=[chain], grads=self.caps.grad_attr is not None, numbers=False,
                               backward=self.caps.backward if use_backward else None, **self._api())
-        return self._runs(reply, [depth + 2])[0].error
+        return self._runs(reply, [len(chain["leaves"]) + depth])[0].error
 
     def _confirm_ops(self) -> None:
         """Run once each op a method alone does not confirm (capabilities.probe_wires); an op

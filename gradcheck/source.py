@@ -45,8 +45,8 @@ def parse_or_none(source: str) -> ast.Module | None:
 @functools.lru_cache(maxsize=32)
 def module_nodes(source: str) -> tuple[ast.AST, ...]:
     """Every node of the source's tree, in ``ast.walk``'s order (empty when it cannot be parsed):
-    a check's scans each go over the whole module, and walking it was a quarter of the trusted
-    side's time. Shared like the tree -- read it, never change it."""
+    several of a check's scans go over the whole module, and each walked it again. Shared like
+    the tree -- read it, never change it."""
     tree = parse_or_none(source)
     return () if tree is None else tuple(ast.walk(tree))
 

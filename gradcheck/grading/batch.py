@@ -325,7 +325,12 @@ def _grade_in_pools(todo: list[Submission], options: Options, share: bool, jobs:
 def _pool_context(options: Options):
     """Grading processes forked from a server that has imported what they need (pool_server),
     where that is safe; else each is spawned and imports them itself."""
-    return get_context("forkserver" if _fork_server_is_safe(options) else "spawn")
+    global _OUR_SERVER
+    if not _fork_server_is_safe(options):
+        return get_context("spawn")
+    forkserver.set_forkserver_preload(["gradcheck.grading.pool_server"])
+    _OUR_SERVER = True
+    return get_context("forkserver")
 
 
 _OUR_SERVER = False  # this process's fork server was started with pool_server preloaded
@@ -338,18 +343,13 @@ def _fork_server_is_safe(options: Options) -> bool:
     signal belongs to the thread that started it, so only the main thread starts one. And it
     listens on a socket in the host's temporary directory, which a worker of limited isolation
     running under gradcheck's own uid could reach and connect to: then it is not used."""
-    global _OUR_SERVER
     if "forkserver" not in get_all_start_methods() or threading.current_thread() is not threading.main_thread():
         return False
     if os.geteuid() != 0 and (options.limits.isolation == LIMITED or
                               not bubblewrap.availability(options.python or sys.executable).usable):
         return False
     running = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None) is not None
-    if running and not _OUR_SERVER:
-        return False
-    forkserver.set_forkserver_preload(["gradcheck.grading.pool_server"])
-    _OUR_SERVER = True
-    return True
+    return _OUR_SERVER or not running
 
 
 def _run_pool(subs: list[Submission], options: Options, share: bool, jobs: int, finish,
