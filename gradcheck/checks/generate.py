@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from hypothesis import reject
 from hypothesis import strategies as st
+from hypothesis.internal.cache import LRUCache
 from hypothesis.internal.conjecture import providers as _providers
 from hypothesis.internal.constants_ast import Constants
 
@@ -28,20 +29,33 @@ def without_local_constants():
     on who calls gradcheck and on what it imported before, so the same subject could get
     another counterexample (or verdict) from the CLI, pytest and a notebook. Hypothesis has no
     setting for this; its internal hook is replaced for the duration, and left alone if it
-    ever moves (``test_generation_ignores_the_callers_modules`` then fails)."""
+    ever moves (``test_generation_ignores_the_callers_modules`` then fails).
+
+    Hypothesis also keeps the constants it may draw, per kind of draw, in one cache for the
+    whole process, filled by whichever test drew that kind first: after the caller's own
+    Hypothesis tests it holds their literals, hook or no hook. gradcheck's generation is given
+    a cache of its own for the duration (``test_generation_ignores_earlier_hypothesis_tests``)."""
     original = getattr(_providers, "_get_local_constants", None)
-    if original is None:
+    shared_cache = getattr(_providers, "CONSTANTS_CACHE", None)
+    if original is None or shared_cache is None:
         yield
         return
     _providers._get_local_constants = _no_constants
+    _providers.CONSTANTS_CACHE = _OWN_CONSTANTS
     try:
         yield
     finally:
         _providers._get_local_constants = original
+        _providers.CONSTANTS_CACHE = shared_cache
 
 
 def _no_constants() -> Constants:
     return Constants()
+
+
+# What Hypothesis's constants cache holds while gradcheck generates: filled only with no local
+# constants, so it is the same in every process.
+_OWN_CONSTANTS = LRUCache(1024)
 
 
 def _validate(ops: list[str], max_leaves: int, max_ops: int) -> list[Op]:
@@ -77,20 +91,27 @@ def expression_dags(ops: list[str], max_leaves: int = 3, max_ops: int = 10,
     if focus is not None and focus not in ops:
         raise ValueError(f"focus={focus!r} must be one of ops={ops!r}")
     weighted = [op for op in table for _ in range(op.weight * (5 if op.name == focus else 1))]
+    # Each strategy is made once, not at every draw: shrinking draws a graph for every step it
+    # tries, and making the strategies anew (validating them, hashing the weighted op list into
+    # a label) was half of drawing one. The same strategies draw the same choices.
+    leaves, n_leaves_drawn, n_ops_drawn = leaf_values(), st.integers(1, max_leaves), st.integers(1, max_ops)
+    op_drawn = st.sampled_from(weighted)
+    constant_of = {op.name: st.sampled_from(op.constants) for op in table if op.takes_constant}
+    below = [st.integers(0, n) for n in range(2 * (max_leaves + max_ops))]  # an index in 0..n
 
     @st.composite
     def dags(draw) -> Graph:
-        n_leaves = draw(st.integers(1, max_leaves))
-        nodes: list[Node] = [leaf(draw(leaf_values())) for _ in range(n_leaves)]
+        n_leaves = draw(n_leaves_drawn)
+        nodes: list[Node] = [leaf(draw(leaves)) for _ in range(n_leaves)]
         values = [n.value for n in nodes]
-        for _ in range(draw(st.integers(1, max_ops))):
-            op = draw(st.sampled_from(weighted))
+        for _ in range(draw(n_ops_drawn)):
+            op = draw(op_drawn)
             # First operand: by default the newest node (a chain); second: anywhere (sharing).
             # (half the draws land past the end and mean "newest", so long chains are common)
-            back = draw(st.integers(0, 2 * (len(nodes) - 1)))
+            back = draw(below[2 * (len(nodes) - 1)])
             first = len(nodes) - 1 - (back if back < len(nodes) else 0)
-            second = draw(st.integers(0, len(nodes) - 1))
-            k = draw(st.sampled_from(op.constants)) if op.takes_constant else None
+            second = draw(below[len(nodes) - 1])
+            k = draw(constant_of[op.name]) if op.takes_constant else None
             picked = _place(op, [first, second][: op.arity], k, values) or _fallback(table, values)
             if picked is None:
                 continue
