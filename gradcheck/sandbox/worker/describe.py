@@ -27,14 +27,19 @@ def safe_str(obj, limit=300):
 
 
 def _subject_frame(tb):
-    """The innermost traceback frame that belongs to the submission, as (filename, line)."""
-    where = None
+    """The innermost traceback frame that belongs to the submission, as (filename, line).
+    Looked for from the innermost end, where it nearly always is: reading a traceback entry's
+    frame is an audited event that the guard judges, and a RecursionError's traceback has a
+    thousand entries (judging them all was 17 ms of a correct subject's check)."""
+    entries = []
     while tb is not None:
+        entries.append(tb)
+        tb = tb.tb_next
+    for tb in reversed(entries):
         code = tb.tb_frame.f_code
         if code.co_filename not in _worker_files:
-            where = [code.co_filename, tb.tb_lineno]
-        tb = tb.tb_next
-    return where
+            return [code.co_filename, tb.tb_lineno]
+    return None
 
 
 def describe_exception(exc):
