@@ -207,18 +207,35 @@ class SubjectSession:
         while True:
             self.client.last_op = None
             try:
-                return self.client.request("inspect", probes=probes, **{"class": class_name})
-            except WorkerDied as died:
+                reply = self.client.request("inspect", probes=probes, **{"class": class_name})
+                op, died = self._probe_that_stopped_the_process(reply, probes)
+                if op is None:
+                    return reply
+                self.client.kill()  # its state is suspect, as after any such error
+            except WorkerDied as died_here:
                 # the op the worker said it was calling (one of those asked: the channel is
                 # not believed beyond that)
-                op = self.client.last_op if not died.budget else None
-                self.client.start()
-                self._send_load()
-                if (op is None or len(self.killed_by) >= MAX_KILLER_OPS
-                        or not any(p["op"] == op for p in probes)):
-                    return self.client.request("inspect", **{"class": class_name})
-                self.killed_by[op] = died
-                probes = [p for p in probes if p["op"] != op]
+                op, died = (self.client.last_op if not died_here.budget else None), died_here
+            self.client.start()
+            self._send_load()
+            if (op is None or len(self.killed_by) >= MAX_KILLER_OPS
+                    or not any(p["op"] == op for p in probes)):
+                return self.client.request("inspect", **{"class": class_name})
+            self.killed_by[op] = died
+            probes = [p for p in probes if p["op"] != op]
+
+    def _probe_that_stopped_the_process(self, reply: dict, probes: list[dict]) -> tuple[str | None, WorkerDied | None]:
+        """An op whose probe ran out of memory (or raised SystemExit) is a death like one that
+        killed the worker: probed again by the forward check, a memory bomb would only fill the
+        memory limit again -- several times over, one call after another, until the request's
+        time ran out and it was reported as a hang."""
+        asked = {p["op"] for p in probes}
+        for entry in reply.get("probes") or []:
+            if isinstance(entry, dict) and entry.get("op") in asked and isinstance(entry.get("error"), str):
+                died = self._process_error(entry["error"])
+                if died is not None:
+                    return entry["op"], died
+        return None, None
 
     def _drive(self, class_name: str, question: dict) -> list[DriverProbe]:
         """Call the candidate backward() methods (see ``capabilities.driver_question``); a
@@ -358,12 +375,16 @@ class SubjectSession:
         an op is an attempt to stop the process -- not exceptions of the subject's own: the
         worker's state is suspect afterwards, so it is replaced."""
         for e in errors:
-            if e is None:
-                continue
-            if e.type == "MemoryError":
-                raise self._replace_worker("memory-limit", f"exceeded the memory limit ({self.limits.memory_mb} MB)")
-            if e.type in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
-                raise self._replace_worker("crash", f"raised {e.type} to stop the process")
+            died = self._process_error(e.type) if e is not None else None
+            if died is not None:
+                raise self._replace_worker(died.kind, died.detail)
+
+    def _process_error(self, error_type: str) -> WorkerDied | None:
+        if error_type == "MemoryError":
+            return WorkerDied("memory-limit", f"exceeded the memory limit ({self.limits.memory_mb} MB)")
+        if error_type in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):
+            return WorkerDied("crash", f"raised {error_type} to stop the process")
+        return None
 
     def _replace_worker(self, kind: str, detail: str) -> WorkerDied:
         """Kill a worker whose state can't be trusted, start a fresh one; the error to raise."""

@@ -51,6 +51,10 @@ def _worker_bytecode() -> dict[str, bytes]:
     return found
 
 
+# numpy's BLAS and OpenMP start a thread per core at import, each reserving address space (on
+# a 64-core machine, more than the worker's whole memory limit): a scalar engine uses none of
+# them, and `grade -j N` would start N pools on the same cores
+ONE_THREAD_POOLS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 _ALARM_BYTES = 64_000
 _MAX_TAMPERING = 200
 _uid_counter = 0
@@ -141,7 +145,7 @@ class WorkerClient:
         inside = self.inside
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": inside["scratch"],
                "TMPDIR": inside["scratch"], "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1",
-               "MPLBACKEND": "Agg", "LANG": "C.UTF-8"}
+               "MPLBACKEND": "Agg", "LANG": "C.UTF-8", **ONE_THREAD_POOLS}
         worker_args = ["-I", "-S", "-u", f"{inside['runtime']}/worker.py", str(req_r), str(rep_w), str(alarm_w)]
         if limited:
             cmd, preexec = [self.python, *worker_args], lambda: isolation.apply(plan)

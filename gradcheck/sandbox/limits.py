@@ -16,7 +16,10 @@ class Limits:
     statement_timeout: float = 10.0  # one top-level statement of the submission
     load_budget: float = 20.0  # after this much loading, only definitions still run
     cpu_seconds: int = 60  # CPU time over the subject's life, all restarts of its worker included
-    memory_mb: int = 4096  # address space
+    # address space: a scalar engine, numpy and matplotlib included, needs a few hundred MB
+    # (numpy's thread pools, which reserve space per core, are one thread in the worker); a
+    # runaway allocation is stopped after faulting in 2 GB, not 4 (7 s on this machine)
+    memory_mb: int = 2048
     max_processes: int = 64  # the worker and everything it starts
     file_size_mb: int = 16  # largest file it may write (inside its sandbox)
     scratch_mb: int = 64  # all it may write (bubblewrap: the size of its tmpfs scratch)

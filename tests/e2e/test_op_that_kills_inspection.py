@@ -43,3 +43,26 @@ def test_the_killing_op_is_met_once_and_the_rest_is_still_checked(tmp_path, cons
     assert errors == {(kind, "tanh"), ("grad-overwrite", "mul")}
     assert deaths == [("inspect", kind)]
     assert result.capabilities["closure_attr"] == "_backward"
+
+
+# Errors that end a process without killing it: the op's probe reports them, and the worker is
+# replaced. A memory bomb fills the memory limit at each call (about 2 s here): called again by
+# the forward check -- several times, one after another -- it reached the request limit and was
+# reported as a hang, after 9 s instead of 2.
+STOPPERS = {
+    "memory-limit": "        print('TANH CALLED')\n        hog = bytearray(1 << 20)\n        raise MemoryError\n",
+    "crash": "        print('TANH CALLED')\n        raise SystemExit(0)\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STOPPERS))
+def test_an_op_whose_probe_stops_the_process_is_called_once(tmp_path, consensus, kind):
+    source = CORRECT.replace(TANH, STOPPERS[kind] + TANH).replace(MUL, MUL.replace("+=", "="))
+    path = tmp_path / "subject.py"
+    path.write_text(source)
+    result = check_path(str(path), Options(limits=Limits(request_timeout=5)), consensus)
+    errors = {(f.code, f.op) for f in result.findings if f.severity == ERROR}
+    assert errors == {(kind, "tanh"), ("grad-overwrite", "mul")}
+    assert result.output.count("TANH CALLED") == 1
+    assert result.capabilities["closure_attr"] == "_backward"
+    assert result.capabilities["ops"]["exp"]  # the other ops were still probed

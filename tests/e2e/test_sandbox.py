@@ -223,3 +223,17 @@ def test_a_file_named_to_check_brings_its_helpers_and_a_batch_file_does_not(tmp_
     assert named.verdict == batch.verdict == "pass"
     assert "helper-module-loaded" in named.output
     assert "helper-module-loaded" not in batch.output
+
+
+def test_numerical_libraries_start_one_thread_and_stay_within_the_default_memory(tmp_path):
+    """numpy's BLAS and OpenMP pools reserve address space per core when imported: the worker
+    asks them for one thread, so the default memory limit holds on a machine of any size."""
+    got = observe(tmp_path, "\n".join([
+        "seen['threads'] = {k: os.environ.get(k) for k in "
+        "('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS')}",
+        "import numpy",
+        "seen['sum'] = float(numpy.arange(4.0).sum())",
+    ]))
+    assert got["seen"] == {"threads": {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+                                       "MKL_NUM_THREADS": "1"}, "sum": 6.0}
+    assert Limits().memory_mb == 2048 and got["result"].verdict == "pass"
