@@ -166,7 +166,7 @@ def test_a_secret_seed_is_not_written_into_the_store(tmp_path):
     (path,) = store.bundles()
     text = gzip.decompress(path.read_bytes()).decode()
     assert str(seed) not in text and str(seed) not in path.name
-    assert json.loads(text)["format"] == 1
+    assert json.loads(text)["format"] == case_store.FORMAT
 
 
 def test_nothing_is_written_without_a_directory_or_without_news(tmp_path):
@@ -204,8 +204,10 @@ def test_a_damaged_entry_is_a_miss(tmp_path):
     bundle.keep_sequence(OPS, None, graphs)
     bundle.keep_answer(graphs[0], (None, "x"))
     data = bundle.to_json()
-    data["sequences"][0][2][1] = ["not", "a", "graph"]
-    data["answers"][0][1] = {"values": [1.0]}  # neither an answer nor a discard
+    stored = json.loads(data["sequences"][0][2])
+    stored[1] = ["not", "a", "graph"]
+    data["sequences"][0][2] = json.dumps(stored)
+    data["answers"][0][1] = json.dumps({"values": [1.0]})  # neither an answer nor a discard
     again = Bundle.from_json(bundle.name, data)
     assert again.sequence(OPS, None) is None and again.answer(graphs[0]) is None
     again.keep_sequence(OPS, None, graphs)  # and the check's own replaces it
