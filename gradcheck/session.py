@@ -102,6 +102,22 @@ class SubjectSession:
             load_budget=lim.load_budget, skip=sorted(self.skipped), output_bytes=lim.output_bytes,
             guard=self._guard_policy())
 
+    def _reload(self) -> None:
+        """Load the submission again in a fresh worker (after a death). What the guard reports
+        while its top-level code runs again belongs with loading, not with the checks: kept
+        after the load-time reports, it made a correct notebook's `try: import torch` look
+        like an attempt made while its class was checked."""
+        before = len(self.client.tampering)
+        try:
+            self._send_load()
+        finally:
+            at_load = self.attempts_at_load
+            if at_load is not None and len(self.client.tampering) > before:
+                again = self.client.tampering[before:]
+                del self.client.tampering[before:]
+                self.client.tampering[at_load:at_load] = again
+                self.attempts_at_load = at_load + len(again)
+
     def _extra_units(self) -> list[dict]:
         """Appended, not prepended: skipped statements are counted by unit, and a method looks
         a module up when it is called, not when it is defined."""
@@ -217,7 +233,7 @@ class SubjectSession:
                 # not believed beyond that)
                 op, died = (self.client.last_op if not died_here.budget else None), died_here
             self.client.start()
-            self._send_load()
+            self._reload()
             if (op is None or len(self.killed_by) >= MAX_KILLER_OPS
                     or not any(p["op"] == op for p in probes)):
                 return self.client.request("inspect", **{"class": class_name})
@@ -230,11 +246,10 @@ class SubjectSession:
         memory limit again -- several times over, one call after another, until the request's
         time ran out and it was reported as a hang."""
         asked = {p["op"] for p in probes}
-        for entry in reply.get("probes") or []:
-            if isinstance(entry, dict) and entry.get("op") in asked and isinstance(entry.get("error"), str):
-                died = self._process_error(entry["error"])
-                if died is not None:
-                    return entry["op"], died
+        for entry in reply.get("probes") or []:  # the protocol checked each entry's types
+            died = self._process_error(entry.get("error"))
+            if died is not None and entry.get("op") in asked:
+                return entry["op"], died
         return None, None
 
     def _drive(self, class_name: str, question: dict) -> list[DriverProbe]:
@@ -306,7 +321,7 @@ class SubjectSession:
             return
         try:
             self.client.start()
-            self._send_load()
+            self._reload()
         except (WorkerDied, OSError):
             self.client.kill()
             self.dead = True
@@ -379,7 +394,7 @@ class SubjectSession:
             if died is not None:
                 raise self._replace_worker(died.kind, died.detail)
 
-    def _process_error(self, error_type: str) -> WorkerDied | None:
+    def _process_error(self, error_type: str | None) -> WorkerDied | None:
         if error_type == "MemoryError":
             return WorkerDied("memory-limit", f"exceeded the memory limit ({self.limits.memory_mb} MB)")
         if error_type in ("SystemExit", "KeyboardInterrupt", "GeneratorExit"):

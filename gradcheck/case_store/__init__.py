@@ -88,13 +88,17 @@ def bundle_name(ops: Iterable[str], examples: int, max_ops: int, seed: int | Non
     return hashlib.sha256(f"{fingerprint()}\n{key}".encode()).hexdigest()[:32] + SUFFIX
 
 
+# What decoding a damaged entry raises (nested a thousand deep: RecursionError): a miss
+_DAMAGED = (KeyError, TypeError, ValueError, RecursionError)
+
+
 def _text(value) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
 def _key(graph: Graph) -> str:
     """What an answer is found by: the graph's JSON text (a float's shortest repr is exact, so
-    equal graphs have equal texts)."""
+    graphs built the same way have the same text; 2 and 2.0, or 0.0 and -0.0, are only misses)."""
     return _text(graph_to_json(graph))
 
 
@@ -120,7 +124,7 @@ class Bundle:
         if isinstance(graphs, str):
             try:
                 graphs = self._sequences[key] = tuple(graph_from_json(g) for g in json.loads(graphs))
-            except (KeyError, TypeError, ValueError):  # damaged: a miss, which the check fills
+            except _DAMAGED:  # damaged: a miss, which the check fills
                 del self._sequences[key]
                 return None
         return graphs
@@ -139,7 +143,7 @@ class Bundle:
         if isinstance(found, str):
             try:
                 found = self._answers[key] = answer_from_json(json.loads(found))
-            except (KeyError, TypeError, ValueError):  # damaged: a miss, which the check fills
+            except _DAMAGED:  # damaged: a miss, which the check fills
                 del self._answers[key]
                 return None
         return found
@@ -157,8 +161,11 @@ class Bundle:
         decoded = {}
         for key in list(self._answers):
             answer = self._answer(key)
-            if answer is not None:
-                decoded[graph_from_json(json.loads(key))] = answer
+            try:
+                if answer is not None:
+                    decoded[graph_from_json(json.loads(key))] = answer
+            except _DAMAGED:
+                pass
         return decoded
 
     def merge(self, other: Bundle) -> None:
@@ -194,9 +201,9 @@ class Bundle:
         return bundle
 
 
-# Bundles this process has read or written, by path, with the file's identity when it did:
-# parsing a bundle of a few thousand graphs takes a quarter of a warm check, and a grading
-# process checks one subject after another against the same few bundles.
+# Bundles this process has read or written, by path, with the file's identity when it did: a
+# grading process checks one subject after another against the same few bundles, and keeps the
+# entries it decoded.
 _KNOWN: dict[Path, tuple[tuple[int, int, int], Bundle]] = {}
 
 
@@ -231,7 +238,7 @@ def read_bundle(path: Path) -> Bundle | None:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             data = json.load(f)
         return Bundle.from_json(path.name, data)
-    except (OSError, EOFError, ValueError, KeyError, TypeError):
+    except (OSError, EOFError, *_DAMAGED):
         return None
 
 

@@ -9,11 +9,11 @@ by one that is defined there -- so no example is thrown away for its domain.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 from hypothesis import reject
 from hypothesis import strategies as st
-from hypothesis.internal.cache import LRUCache
 from hypothesis.internal.conjecture import providers as _providers
 from hypothesis.internal.constants_ast import Constants
 
@@ -40,13 +40,17 @@ def without_local_constants():
     if original is None or shared_cache is None:
         yield
         return
-    _providers._get_local_constants = _no_constants
-    _providers.CONSTANTS_CACHE = _OWN_CONSTANTS
-    try:
-        yield
-    finally:
-        _providers._get_local_constants = original
-        _providers.CONSTANTS_CACHE = shared_cache
+    with _SWAPPING:  # the hook and the cache are the process's: one generation at a time
+        global _own_constants
+        if _own_constants is None:
+            _own_constants = type(shared_cache)(1024)
+        _providers._get_local_constants = _no_constants
+        _providers.CONSTANTS_CACHE = _own_constants
+        try:
+            yield
+        finally:
+            _providers._get_local_constants = original
+            _providers.CONSTANTS_CACHE = shared_cache
 
 
 def _no_constants() -> Constants:
@@ -54,8 +58,9 @@ def _no_constants() -> Constants:
 
 
 # What Hypothesis's constants cache holds while gradcheck generates: filled only with no local
-# constants, so it is the same in every process.
-_OWN_CONSTANTS = LRUCache(1024)
+# constants, so it is the same in every process. (Made like Hypothesis's own, on first use.)
+_own_constants = None
+_SWAPPING = threading.RLock()
 
 
 def _validate(ops: list[str], max_leaves: int, max_ops: int) -> list[Op]:

@@ -66,3 +66,16 @@ def test_an_op_whose_probe_stops_the_process_is_called_once(tmp_path, consensus,
     assert result.output.count("TANH CALLED") == 1
     assert result.capabilities["closure_attr"] == "_backward"
     assert result.capabilities["ops"]["exp"]  # the other ops were still probed
+
+
+def test_loading_again_after_a_death_is_still_loading(tmp_path, consensus):
+    """The worker replaced after an op's death loads the submission again: what its top-level
+    code tries then (a guarded `import torch`, refused) is a load-time attempt, as it was the
+    first time -- not one made while the class was checked."""
+    source = ("try:\n    import torch\nexcept ImportError:\n    torch = None\n"
+              + CORRECT.replace(TANH, STOPPERS["memory-limit"] + TANH))
+    path = tmp_path / "subject.py"
+    path.write_text(source)
+    result = check_path(str(path), Options(limits=Limits(request_timeout=5)), consensus)
+    errors = {(f.code, f.op) for f in result.findings if f.severity == ERROR}
+    assert errors == {("memory-limit", "tanh")}

@@ -208,7 +208,10 @@ def test_a_damaged_entry_is_a_miss(tmp_path):
     stored[1] = ["not", "a", "graph"]
     data["sequences"][0][2] = json.dumps(stored)
     data["answers"][0][1] = json.dumps({"values": [1.0]})  # neither an answer nor a discard
+    data["answers"].append(["[" * 100_000, "{}"])  # nested past the parser's recursion limit
+    data["answers"].append([json.dumps([["add", [0, 0], None, 1.0]]), "[" * 100_000])
     again = Bundle.from_json(bundle.name, data)
     assert again.sequence(OPS, None) is None and again.answer(graphs[0]) is None
+    assert again.answers == {}
     again.keep_sequence(OPS, None, graphs)  # and the check's own replaces it
     assert again.sequence(OPS, None) == graphs and again.added == 1
