@@ -18,7 +18,7 @@ class Limits:
     cpu_seconds: int = 60  # CPU time over the subject's life, all restarts of its worker included
     # address space: a scalar engine, numpy and matplotlib included, needs a few hundred MB
     # (numpy's thread pools, which reserve space per core, are one thread in the worker); a
-    # runaway allocation is stopped after faulting in 2 GB, not 4 (7 s on this machine)
+    # runaway allocation is stopped after faulting in 2 GB, not 4 (4 GB took 7 s on a 2-core VM)
     memory_mb: int = 2048
     max_processes: int = 64  # the worker and everything it starts
     file_size_mb: int = 16  # largest file it may write (inside its sandbox)
