@@ -161,11 +161,12 @@ class Bundle:
         decoded = {}
         for key in list(self._answers):
             answer = self._answer(key)
+            if answer is None:
+                continue
             try:
-                if answer is not None:
-                    decoded[graph_from_json(json.loads(key))] = answer
+                decoded[graph_from_json(json.loads(key))] = answer
             except _DAMAGED:
-                pass
+                pass  # a damaged key: no check can ask for it either
         return decoded
 
     def merge(self, other: Bundle) -> None:
