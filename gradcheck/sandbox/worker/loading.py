@@ -14,8 +14,10 @@ when the later definition replaced it. A class whose ``__eq__`` left it unhashab
 
 import __future__
 
-import ast
-import signal
+# The C halves of ``ast`` and ``signal``: the Python modules import ``enum`` and more, a tenth of
+# every worker's start, for names and wrappers this module does not need.
+import _ast
+import _signal
 import sys
 import time
 import types
@@ -73,7 +75,7 @@ class UnitRunner:
         Returns the errors, one per failed statement."""
         budget = self.budget
         try:
-            tree = ast.parse(unit["code"], filename=unit["filename"])
+            tree = compile(unit["code"], unit["filename"], "exec", _ast.PyCF_ONLY_AST)  # ast.parse
         except SyntaxError as exc:
             return [{"type": "SyntaxError", "message": safe_str(exc.msg),
                      "where": [unit["filename"], exc.lineno], "statement": exc.lineno,
@@ -96,7 +98,7 @@ class UnitRunner:
             # statements run one at a time, but a future import applies to all that follow it,
             # as it would in the file or notebook (``from __future__ import annotations``)
             try:
-                code = compile(ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec",
+                code = compile(_ast.Module(body=[stmt], type_ignores=[]), unit["filename"], "exec",
                                flags=self.future_flags, dont_inherit=True)
             except SyntaxError as exc:  # `return` or `await` at top level: only this one fails
                 errors.append({"type": "SyntaxError", "message": safe_str(exc.msg),
@@ -104,15 +106,15 @@ class UnitRunner:
                                "text": safe_str(exc.text or "", 200).rstrip()})
                 continue
             self.future_flags |= _future_flags(stmt)
-            signal.signal(signal.SIGALRM, _on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, budget)
+            _signal.signal(_signal.SIGALRM, _on_alarm)
+            _signal.setitimer(_signal.ITIMER_REAL, budget)
             try:
                 try:
                     exec(code, self.namespace)
                 finally:
                     # disarm before handling: describing a deep RecursionError's traceback can
                     # outlast the budget, and the alarm must not fire inside the handler
-                    signal.setitimer(signal.ITIMER_REAL, 0)
+                    _signal.setitimer(_signal.ITIMER_REAL, 0)
             except StatementTimeout:
                 errors.append({"type": "StatementTimeout", "message": f"stopped after {budget:g}s",
                                "where": [unit["filename"], stmt.lineno], "statement": stmt.lineno})
@@ -121,7 +123,7 @@ class UnitRunner:
                 info["statement"] = stmt.lineno
                 errors.append(info)
             else:
-                if isinstance(stmt, ast.ClassDef):
+                if isinstance(stmt, _ast.ClassDef):
                     self._after_class(stmt, unit, budget)
         return errors
 
@@ -136,8 +138,8 @@ class UnitRunner:
         if stmt.lineno in (unit.get("keep_classes") or ()):
             self.kept[stmt.name] = made
         if stmt.lineno in (unit.get("hash_by_identity") or ()) and made.__hash__ is None:
-            signal.signal(signal.SIGALRM, _on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, budget)
+            _signal.signal(_signal.SIGALRM, _on_alarm)
+            _signal.setitimer(_signal.ITIMER_REAL, budget)
             try:
                 unhashed = _first_use(made)
                 made.__hash__ = object.__hash__
@@ -146,7 +148,7 @@ class UnitRunner:
             except StatementTimeout:
                 made.__hash__ = None
             finally:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+                _signal.setitimer(_signal.ITIMER_REAL, 0)
 
 
 def _first_use(cls):
@@ -168,7 +170,7 @@ def _first_use(cls):
 def _future_flags(stmt):
     """The compiler flags a ``from __future__ import ...`` statement turns on (0 for others)."""
     flags = 0
-    if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+    if isinstance(stmt, _ast.ImportFrom) and stmt.module == "__future__":
         for alias in stmt.names:
             feature = getattr(__future__, alias.name, None)
             flags |= getattr(feature, "compiler_flag", 0)
@@ -178,12 +180,26 @@ def _future_flags(stmt):
 def _is_definition(stmt):
     """What a notebook needs from a cell to define and extend a class: defs, classes, imports,
     and assignments to attributes (``Value.__radd__ = radd``) -- not demos or training loops."""
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+    if isinstance(stmt, (_ast.FunctionDef, _ast.AsyncFunctionDef, _ast.ClassDef, _ast.Import, _ast.ImportFrom)):
         return True
-    if isinstance(stmt, ast.Assign):
-        return all(isinstance(t, ast.Attribute) for t in stmt.targets) or not any(
-            isinstance(n, ast.Call) for n in ast.walk(stmt.value))
+    if isinstance(stmt, _ast.Assign):
+        return all(isinstance(t, _ast.Attribute) for t in stmt.targets) or not any(
+            isinstance(n, _ast.Call) for n in _walk(stmt.value))
     return False
+
+
+def _walk(node):
+    """Every node of the tree under ``node`` (``ast.walk``, whose module is not imported)."""
+    todo = [node]
+    while todo:
+        node = todo.pop()
+        yield node
+        for name in node._fields:
+            child = getattr(node, name, None)
+            if isinstance(child, _ast.AST):
+                todo.append(child)
+            elif isinstance(child, list):
+                todo.extend(c for c in child if isinstance(c, _ast.AST))
 
 
 class _NoOpShell:

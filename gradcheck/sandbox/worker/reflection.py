@@ -7,6 +7,7 @@ backward method) from these facts; nothing here decides anything.
 
 import probing
 from describe import code_id, describe_exception, itemsize, real, safe_str
+from traversal import required_positional
 
 
 def candidate_classes(namespace, module_name, only=None):
@@ -55,6 +56,17 @@ def inspect_class(cls, module_name, req=None, announce=None):
     return facts
 
 
+def _static_attr(cls, name):
+    """The class attribute as stored, without running a descriptor or ``__getattr__``: the
+    first class in the MRO that holds it (what ``inspect.getattr_static`` finds for a name the
+    class's own MRO defines)."""
+    for klass in cls.__mro__:
+        held = vars(klass)
+        if name in held:
+            return held[name]
+    return None
+
+
 def _own_attrs(cls):
     names = set()
     for klass in cls.__mro__[:-1]:
@@ -63,22 +75,15 @@ def _own_attrs(cls):
 
 
 def _class_attrs(cls):
-    import inspect
-
     out = {}
     for name in _own_attrs(cls):
-        raw = inspect.getattr_static(cls, name)
+        raw = _static_attr(cls, name)
         kind = ("property" if isinstance(raw, property) else
                 "function" if callable(raw) or isinstance(raw, (staticmethod, classmethod)) else "other")
         entry = {"kind": kind}
         fn = raw.__func__ if isinstance(raw, (staticmethod, classmethod)) else raw
         if kind == "function":
             entry.update(code_id(fn))
-            try:
-                params = list(inspect.signature(fn).parameters.values())[1:]
-                entry["required_args"] = sum(
-                    1 for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
-            except (TypeError, ValueError):
-                entry["required_args"] = None
+            entry["required_args"] = required_positional(fn, drop_first=True)
         out[name] = entry
     return out

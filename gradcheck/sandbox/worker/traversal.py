@@ -7,6 +7,7 @@ by identity (``id``), since a subject's values may be unhashable or compare in o
 """
 
 import numbers
+import types
 
 from describe import code_id
 
@@ -96,17 +97,32 @@ def run_closure(closure, node):
     """Call a node's closure as the subject's own backward() would: with no argument, or with
     the node itself when the closure takes exactly one (``def back(result)``, called as
     ``node._backward(node)``)."""
-    if _required_positional(closure) == 1:
+    if required_positional(closure) == 1:
         return closure(node)
     return closure()
 
 
-def _required_positional(fn):
+def required_positional(fn, drop_first=False):
+    """How many positional parameters ``fn`` requires, as ``inspect.signature`` counts them
+    (``drop_first``: leaving out the first parameter, a method's ``self``).
+
+    A plain function, or a method of one, is read from its code object: this runs for every
+    closure of every node walked, and importing ``inspect`` alone was a fifth of a worker's
+    start. Anything else -- a decorated function (``__wrapped__``), a ``functools.partial``, a
+    callable object -- is left to ``inspect``, which knows them all."""
+    dropped = 1 if drop_first else 0
+    plain = fn
+    if type(plain) is types.MethodType:  # bound: its first parameter is already given
+        plain, dropped = plain.__func__, dropped + 1
+    if type(plain) is types.FunctionType and "__wrapped__" not in plain.__dict__ \
+            and "__signature__" not in plain.__dict__:
+        # the positional parameters come first, those without a default before those with one
+        return max(0, plain.__code__.co_argcount - len(plain.__defaults__ or ()) - dropped)
     import inspect
 
     try:
-        params = inspect.signature(fn).parameters.values()
+        params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
-        return 0
-    return sum(1 for p in params if p.default is p.empty
+        return None
+    return sum(1 for p in params[1 if drop_first else 0:] if p.default is p.empty
                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
