@@ -137,7 +137,7 @@ def main():
     handlers = worker.handlers()
     while True:
         req = channel.read_request(requests)
-        if req is None or req.get("command") == "shutdown":
+        if req is None:  # the channel closed: gradcheck is gone
             return
         replies.seq = req.get("seq")
         try:
