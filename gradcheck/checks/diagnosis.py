@@ -38,9 +38,12 @@ def counterexample_evidence(subject: Subject, cx: Counterexample) -> dict:
                        cx.expected.grads if cx.kind == "gradient" else None,
                        grad_ok=lambda i, v: i not in ancestors or cx.expected.grad_ok(i, v),
                        value_ok=cx.expected.value_ok)
-    return {"case": g.describe(), "mismatches": rows, "graph": picture,
-            "error": str(cx.run.error) if cx.run.error else None,
-            "snippet": g.snippet(subject.caps.class_name, subject.caps.backward if cx.kind == "gradient" else None)}
+    evidence = {"case": g.describe(), "mismatches": rows, "graph": picture,
+                "error": str(cx.run.error) if cx.run.error else None,
+                "snippet": g.snippet(subject.caps.class_name, subject.caps.backward if cx.kind == "gradient" else None)}
+    if not cx.shrunk:
+        evidence["shrunk"] = False  # the case as generated: not the smallest one
+    return evidence
 
 
 def _has_sharing(graph: Graph) -> bool:

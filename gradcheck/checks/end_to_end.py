@@ -29,6 +29,7 @@ class Counterexample:
     kind: str  # "forward" or "gradient"
     bad_nodes: list[int]
     suspect: str | None = None  # the one op not yet verified, when searching op by op
+    shrunk: bool = True  # False: the first failing graph, as generated (see _op_by_op)
 
 
 def compare(graph: Graph, run: GraphRun, expected: Expected, grads: bool) -> tuple[str, list[int]] | None:
@@ -65,10 +66,14 @@ class Search:
     judged: Counter = field(default_factory=Counter)  # op -> cases judged that used it
 
 
-def search(run: Search, ops: list[str], focus: str | None = None) -> Counterexample | None:
-    """One property search; returns the shrunk counterexample, or None if none was found."""
-    if _first_failure(run, _sequence(run.subject, ops, focus)) is None:
-        return None
+def search(run: Search, ops: list[str], focus: str | None = None, shrink: bool = True) -> Counterexample | None:
+    """One property search; returns the shrunk counterexample (``shrink``: else the first
+    failure as generated), or None if none was found."""
+    first = _first_failure(run, _sequence(run.subject, ops, focus))
+    if first is None or not shrink:
+        if first is not None:
+            first.shrunk = False
+        return first
     from gradcheck.checks.property_search import shrunk_failure  # Hypothesis: only on a failure
 
     return shrunk_failure(run, ops, focus)
@@ -182,12 +187,20 @@ def _rounds(run: Search, pool: list[str]) -> list[Counterexample]:
 def _op_by_op(run: Search, pool: list[str]) -> list[Counterexample]:
     """Without local-rule probes, isolate ops by searching each one together with the ops
     already verified: a failure then has exactly one suspect. Primitives go first so that
-    ops usually built from them are tried on a verified base."""
+    ops usually built from them are tried on a verified base.
+
+    An op usually built from a primitive that already failed (``neg = a * -1`` after ``mul``)
+    fails through it on nearly every graph. Its first failure is kept as generated, not shrunk:
+    shrinking it was most of such a subject's check (a tape with an overwriting ``mul`` shrank
+    five heirs, 3 of its 5.7 s), and what it is for is done either way -- diagnosis folds an
+    inherited failure into the primitive's finding, and an heir's own wrong derivative is still
+    named by back-propagating the heir alone (``diagnosis._alone``)."""
     order = sorted(pool, key=lambda name: (len(get_op(name).built_from), get_op(name).rank))
     verified: list[str] = []
     failures = []
     for name in order:
-        cx = search(run, [*verified, name], focus=name)
+        heir = any(failed.suspect in get_op(name).built_from for failed in failures)
+        cx = search(run, [*verified, name], focus=name, shrink=not heir)
         if cx is None:
             verified.append(name)
             continue
