@@ -17,9 +17,10 @@ class Limits:
     load_budget: float = 20.0  # after this much loading, only definitions still run
     cpu_seconds: int = 60  # CPU time over the subject's life, all restarts of its worker included
     # address space: a scalar engine, numpy and matplotlib included, needs a few hundred MB
-    # (numpy's thread pools, which reserve space per core, are one thread in the worker); a
-    # runaway allocation is stopped after faulting in 2 GB, not 4 (4 GB took 7 s on a 2-core VM)
-    memory_mb: int = 2048
+    # (numpy peaks at 100 MB; its thread pools, which reserve space per core, are one thread in
+    # the worker). A runaway allocation costs the time it takes to fault in the whole limit:
+    # on a 2-core VM 4 GB took 7 s, 2 GB 1.4-3.0 s and 1 GB 0.7-1.1 s.
+    memory_mb: int = 1024
     max_processes: int = 64  # the worker and everything it starts
     file_size_mb: int = 16  # largest file it may write (inside its sandbox)
     scratch_mb: int = 64  # all it may write (bubblewrap: the size of its tmpfs scratch)
