@@ -16,12 +16,9 @@ used, and ``check_reply`` holds each reply body to the schema of its request. An
 the shape the worker always sends (``malformed``).
 """
 
-import json
 import struct
 
 HEADER = struct.Struct(">I")
-# Captured now: the submission shares the worker's json module and may rebind json.loads/dumps.
-_dumps, _loads = json.dumps, json.loads
 MAX_REPLY_BYTES = 8 << 20  # the largest honest reply (a run of many graphs) is well under 1 MB
 MAX_REQUEST_BYTES = 256 << 20
 MAX_DEPTH = 12  # honest replies nest at most 6 deep
@@ -38,15 +35,64 @@ class ProtocolError(Exception):
         self.forged = forged
 
 
+# ------------------------------------------------------------------------------- JSON codec
+# json's own C encoder and scanner, made here as ``json.dumps(obj, separators=(",", ":"))`` and
+# ``json.loads`` make them: importing ``json`` would also import ``re`` and ``enum``, a fifth of
+# the worker's start, for nothing else. An interpreter without them uses ``json`` itself. Both
+# are captured now: the submission shares the worker's modules and may rebind what they hold.
+try:
+    from _json import encode_basestring_ascii, make_encoder, make_scanner
+except ImportError:
+    make_encoder = None
+
+
+class _Scanning:
+    """What the C scanner reads from its context: the settings of ``json.loads``."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.__getitem__
+
+
+if make_encoder is not None:
+    # (markers=None: no check for cycles, which a message never has; NaN and infinities allowed)
+    _encoder = make_encoder(None, None, encode_basestring_ascii, None, ":", ",", False, False, True)
+    _scanner = make_scanner(_Scanning())
+
+    def dumps(obj):
+        chunks = _encoder(obj, 0)
+        return chunks if isinstance(chunks, str) else "".join(chunks)
+
+    def loads(text):
+        """The one JSON value ``text`` holds, and nothing after it (ValueError otherwise)."""
+        try:
+            value, end = _scanner(text, 0)
+        except StopIteration:  # no value starts there
+            raise ValueError("not a JSON value") from None
+        if end != len(text):
+            raise ValueError("data after the JSON value")
+        return value
+else:  # pragma: no cover -- exercised by the test that hides _json
+    import json
+
+    loads = json.loads
+
+    def dumps(obj, _dumps=json.dumps):
+        return _dumps(obj, allow_nan=True, separators=(",", ":"))
+
+
 def encode(obj):
-    payload = _dumps(obj, allow_nan=True, separators=(",", ":")).encode()
+    payload = dumps(obj).encode()
     return HEADER.pack(len(payload)) + payload
 
 
 def decode(payload):
     """The JSON value in a frame's payload, with nesting and string length checked."""
     try:
-        value = _loads(payload.decode("utf-8"))
+        value = loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError("a frame that is not JSON (%s)" % type(exc).__name__,
                             forged=True) from None

@@ -2,8 +2,9 @@
 this machine, in one run: with a warm case store (a first pass filled it, as a previous
 grading run of the same class would), with an empty one, and without one and without sharing
 answers between submissions. Submissions per minute for each; the target is 240 per minute
-warm. Also measured, warm: the same class without its 4 hostile submissions (two of them hang
-until the 5 s request limit: 10 s of the class's time that no speed-up of gradcheck can save)."""
+warm. Also measured, warm: the same class without its 4 hostile submissions (one hangs until the
+5 s request limit and one allocates until the 1 GB memory limit: about 6 s of the class's time
+that no speed-up of gradcheck can save)."""
 
 import pytest
 

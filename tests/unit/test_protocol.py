@@ -2,6 +2,9 @@
 its schema; a violation says whether only code writing to the channel can explain it."""
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +20,36 @@ def test_encode_then_decode_round_trips():
     assert decode(frame[4:]) == msg
 
 
-@pytest.mark.parametrize("payload", [b"\xff\xfe", b"{not json", b"[" * 100_000 + b"]" * 100_000])
+# What the worker's replies carry: numbers of every kind (NaN and infinities included), text in
+# any script, escapes, nesting, empty containers, null and booleans.
+MESSAGE = {"seq": "9f", "kind": "reply", "body": {"results": [
+    {"data": [1.0, -0.0, 1e300, 5e-324, float("nan"), float("inf"), float("-inf"), 7, -12],
+     "grads": [None, True, False], "error": {"message": "caf\u00e9 \u2603 \"quoted\" \\ \n\t\x00 \U0001f600"}},
+    {"data": [], "structure": {"inputs": [[], [0, 1]], "graph_nodes": {}}}]}}
+
+
+def test_the_codec_writes_and_reads_what_json_does():
+    """The frames are json.dumps(..., separators=(",", ":")) and json.loads of them, made with
+    json's own C codec (the json module itself is not imported in the worker)."""
+    text = protocol.dumps(MESSAGE)
+    assert text == json.dumps(MESSAGE, separators=(",", ":"))
+    assert json.dumps(protocol.loads(text), sort_keys=True) == json.dumps(json.loads(text), sort_keys=True)
+    assert protocol.loads(text)["body"]["results"][0]["error"] == MESSAGE["body"]["results"][0]["error"]
+
+
+def test_the_codec_without_jsons_c_half_is_json_itself():
+    """An interpreter whose json has no C accelerator: the codec falls back to json."""
+    probe = ("import json, sys; sys.modules['_json'] = None; sys.path.insert(0, sys.argv[1]); "
+             "import protocol; m = json.loads(sys.argv[2]); "
+             "print(protocol.dumps(m) == json.dumps(m, separators=(',', ':')), protocol.loads(protocol.dumps(m)) == m)")
+    message = {"a": [1.5, None, "\u00e9", {"b": []}]}
+    out = subprocess.run([sys.executable, "-I", "-c", probe, str(Path(protocol.__file__).parent), json.dumps(message)],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["True", "True"], out.stderr
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xfe", b"{not json", b"[" * 100_000 + b"]" * 100_000,
+                                     b"", b'{"a": 1} {"b": 2}', b"[1,]", b"nul"])
 def test_undecodable_payloads_are_forged(payload):
     with pytest.raises(ProtocolError) as info:
         decode(payload)

@@ -1,15 +1,13 @@
 """The worker's end of the pipes to gradcheck: requests in, reply and progress frames out.
 
 Kept apart from the handlers so that the framing (``protocol``) is used in exactly one place of
-the worker. ``json.loads`` is taken when this module is imported, before any submission runs: a
-submission that rebinds it cannot change how requests are read.
+the worker. The JSON codec is ``protocol``'s, captured when it was imported, before any submission
+runs: a submission that rebinds ``json.loads`` cannot change how requests are read.
 """
-
-import json
 
 import protocol
 
-_loads = json.loads  # the submission may rebind json.loads; requests are read with this one
+_loads = protocol.loads
 
 
 def read_request(stream):
