@@ -1,15 +1,22 @@
-"""A subject without observable closures (a tape) is searched op by op. Once a primitive has
+"""What the end-to-end search shrinks: only failures whose smallest form tells something.
+
+A subject without observable closures (a tape) is searched op by op. Once a primitive has
 failed, the ops usually built from it (``neg = a * -1``) fail through it on nearly every graph:
 their first failures are kept as generated rather than shrunk, and the diagnosis is the one that
-shrinking each of them gave -- including an heir's own defect, named from the heir alone."""
+shrinking each of them gave -- including an heir's own defect, named from the heir alone.
+
+A subject whose new values start with a gradient compares forward values only: every gradient
+would carry that start, which its own finding already names."""
 
 import pytest
 
 import gradcheck.checks.property_search as property_search
+from gradcheck.checks import CheckSettings
 from gradcheck.runner import Options, check_path
 
 from subjects.injectors import DESIGNS, REGISTRY
 
+STARTS_AT_ONE = next(i for i in REGISTRY if i.name == "grad-starts-at-one")
 MUL_OVERWRITES = next(i for i in REGISTRY if i.name == "tape-mul-overwrite")
 # the tape's own negation, with the sign of its derivative wrong: not built from mul any more
 OWN_NEG = ("    def __neg__(self):\n        return self * -1\n",
@@ -56,3 +63,14 @@ def test_an_heirs_own_defect_is_still_named(tmp_path, consensus, shrinks):
     found = _errors(check_path(str(path), Options(), consensus))
     assert found.keys() == {("grad-overwrite", "mul"), ("wrong-derivative", "neg")}
     assert shrinks == ["mul"]
+
+
+def test_values_that_start_with_a_gradient_are_searched_on_forward_values(tmp_path, consensus, shrinks):
+    path = tmp_path / "starts_at_one.py"
+    path.write_text(STARTS_AT_ONE.source())
+    result = check_path(str(path), Options(), consensus)
+    assert _errors(result).keys() == {("grad-seed", None)}
+    assert _errors(result)["grad-seed", None].evidence == {"initial_grad": 1.0}
+    assert any(note.startswith("end-to-end: forward values only") for note in result.notes), result.notes
+    assert result.stats["cases"] >= CheckSettings().examples  # every generated graph was still run
+    assert shrinks == []
