@@ -1,8 +1,8 @@
 """Batch grading throughput: 50+ submissions (correct, buggy and hostile) graded with -j 2 on
 this machine, in one run: with a warm case store (a first pass filled it, as a previous
 grading run of the same class would), with an empty one, and without one and without sharing
-answers between submissions. Submissions per minute for each; the target is 240 per minute
-warm. Also measured, warm: the same class without its 4 hostile submissions (one hangs until the
+answers between submissions. Submissions per minute for each (warm: the median of 3 rounds); the
+target is 240 per minute warm. Also measured, warm: the same class without its 4 hostile submissions (one hangs until the
 5 s request limit and one allocates until the 1 GB memory limit: about 6 s of the class's time
 that no speed-up of gradcheck can save)."""
 
@@ -39,6 +39,7 @@ def classroom(tmp_path_factory):
 
 LIMITS = Limits(request_timeout=5, statement_timeout=2)
 TARGET_PER_MINUTE = 240
+WARM_ROUNDS = 3
 RATES: dict[str, float] = {}
 
 
@@ -54,7 +55,9 @@ def test_grade_class(benchmark, classroom, tmp_path, store):
         out = tmp_path / f"out-{len(list(tmp_path.iterdir()))}"
         return grade(classroom, "part1", out, options, jobs=2, share=share)
 
-    rows = benchmark.pedantic(run, rounds=1, iterations=1)
+    # a warm store stays warm: the median of 3 rounds (this shared machine's noise is +-20% from
+    # one run to the next); an empty store is filled by its first round, so it has one
+    rows = benchmark.pedantic(run, rounds=WARM_ROUNDS if store == "warm" else 1, iterations=1)
     assert len(rows) == len(classroom)
     RATES[store] = _rate(benchmark, len(rows))
 
@@ -64,14 +67,15 @@ def test_grade_class_without_its_hostile_submissions(benchmark, classroom, tmp_p
     assert len(subs) == len(classroom) - len(HOSTILE)
     options = Options(settings=CheckSettings(), limits=LIMITS, cases=CaseStore(tmp_path / "cases", shipped=None))
     grade(subs, "part1", tmp_path / "first-pass", options, jobs=2)
-    rows = benchmark.pedantic(lambda: grade(subs, "part1", tmp_path / "out", options, jobs=2),
-                              rounds=1, iterations=1)
+    runs = iter(range(WARM_ROUNDS))
+    rows = benchmark.pedantic(lambda: grade(subs, "part1", tmp_path / f"out-{next(runs)}", options, jobs=2),
+                              rounds=WARM_ROUNDS, iterations=1)
     assert len(rows) == len(subs)
     RATES["warm, no hostile"] = _rate(benchmark, len(rows))
 
 
 def _rate(benchmark, graded: int) -> float:
-    rate = graded / benchmark.stats.stats.mean * 60
+    rate = graded / benchmark.stats.stats.median * 60
     benchmark.extra_info["submissions"] = graded
     benchmark.extra_info["submissions_per_minute"] = round(rate, 1)
     return rate
