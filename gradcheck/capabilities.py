@@ -50,6 +50,11 @@ class Capabilities:
     methods: dict[str, dict] = field(default_factory=dict)  # name -> {"file", "line"} of its def
 
     @property
+    def starts_with_gradient(self) -> bool:
+        """A fresh value already holds a nonzero gradient (the grad-seed defect of ``__init__``)."""
+        return self.initial_grad not in (None, 0.0)
+
+    @property
     def supported_ops(self) -> list[str]:
         return [name for name, ok in self.ops.items() if ok]
 

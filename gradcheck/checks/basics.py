@@ -59,7 +59,7 @@ def capability_findings(subject: Subject) -> list[Finding]:
     if caps.grad_attr is None:
         findings.append(Finding("no-grad", f"{caps.class_name} values have no `grad`: this is a "
                                 "forward-only implementation, so no gradient can be checked"))
-    elif caps.initial_grad not in (None, 0.0):
+    elif caps.starts_with_gradient:
         findings.append(Finding(
             "grad-seed", f"a new `{caps.class_name}` starts with grad = {caps.initial_grad:g}; gradients "
             "must start at 0 and only the output's be set to 1 (by backward()), or every value that "

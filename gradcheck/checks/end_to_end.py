@@ -70,9 +70,10 @@ def search(run: Search, ops: list[str], focus: str | None = None, shrink: bool =
     """One property search; returns the shrunk counterexample (``shrink``: else the first
     failure as generated), or None if none was found."""
     first = _first_failure(run, _sequence(run.subject, ops, focus))
-    if first is None or not shrink:
-        if first is not None:
-            first.shrunk = False
+    if first is None:
+        return None
+    if not shrink:
+        first.shrunk = False
         return first
     from gradcheck.checks.property_search import shrunk_failure  # Hypothesis: only on a failure
 
@@ -148,7 +149,7 @@ def end_to_end_check(subject: Subject, exclude: frozenset[str], rules: RuleOutco
     if grads and not use_backward and caps.closure_attr is None:
         grads = False
         subject.log.notes.append("end-to-end: gradients skipped, no backward() and no per-node closure")
-    if grads and caps.initial_grad not in (None, 0.0):
+    if grads and caps.starts_with_gradient:
         # every new value already holds a gradient (the grad-seed finding): every gradient the
         # search compares carries it, and diagnosis puts each failure down to that finding --
         # after a round of searching and shrinking per failure, for nothing (4 shrinks, more than
@@ -201,9 +202,9 @@ def _op_by_op(run: Search, pool: list[str]) -> list[Counterexample]:
     An op usually built from a primitive that already failed (``neg = a * -1`` after ``mul``)
     fails through it on nearly every graph. Its first failure is kept as generated, not shrunk:
     shrinking it was most of such a subject's check (a tape with an overwriting ``mul`` shrank
-    five heirs: 5.9 s, against 2.6 s without), and what it is for is done either way -- diagnosis folds an
-    inherited failure into the primitive's finding, and an heir's own wrong derivative is still
-    named by back-propagating the heir alone (``diagnosis._alone``)."""
+    five heirs: 5.9 s, against 2.6 s without), and what it is for is done either way --
+    diagnosis folds an inherited failure into the primitive's finding, and an heir's own wrong
+    derivative is still named by back-propagating the heir alone (``diagnosis._alone``)."""
     order = sorted(pool, key=lambda name: (len(get_op(name).built_from), get_op(name).rank))
     verified: list[str] = []
     failures = []

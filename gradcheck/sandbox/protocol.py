@@ -75,7 +75,7 @@ if make_encoder is not None:
         if end != len(text):
             raise ValueError("data after the JSON value")
         return value
-else:  # pragma: no cover -- exercised by the test that hides _json
+else:  # (tests/unit/test_protocol.py runs this by hiding _json)
     import json
 
     loads = json.loads
